@@ -1,0 +1,8 @@
+//! xiaoer (店小二): an investor-service desk that answers from an investment-promotion
+//! office's policy documents and FAQs, and hands the conversation to a human commissioner
+//! when it is unsure. This crate is the library; `main.rs` is only the command line.
+
+pub mod corpus;
+pub mod error;
+pub mod search;
+pub mod text;

@@ -1,0 +1,44 @@
+//! Search: the tantivy schema, building index generations and switching between them
+//! atomically, and retrieval (query built in code from analysed terms, never parsed).
+
+mod generation;
+mod meta;
+mod open;
+mod retrieve;
+mod schema;
+
+use std::path::{Path, PathBuf};
+
+pub use generation::{BuildSummary, CURRENT_FILE, build_and_switch, current_generation};
+pub use meta::Meta;
+pub use open::Generation;
+pub use retrieve::{Concept, Hit, Retrieval, retrieve};
+pub use schema::{KIND_FAQ, KIND_PASSAGE};
+
+use crate::error::SourceError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("index: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("another re-index is running on this index directory")]
+    ReindexRunning,
+    #[error("new index failed its check: {0}")]
+    Verify(String),
+    #[error("index dictionary: {0}")]
+    Dictionary(SourceError),
+}
+
+impl SearchError {
+    pub fn io(path: &Path, source: std::io::Error) -> SearchError {
+        SearchError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}

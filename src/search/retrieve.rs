@@ -1,0 +1,288 @@
+//! Retrieval: analyse the question, build a `BooleanQuery` of `TermQuery`s in code (user
+//! text is never parsed as query syntax), search, and measure how much of the question
+//! each hit covers.
+
+use std::collections::{BTreeMap, HashSet};
+
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption, Value};
+use tantivy::{DocAddress, DocId, DocSet, Searcher, TantivyDocument, Term};
+
+use super::SearchError;
+use super::meta::Meta;
+use super::open::Generation;
+use super::schema::KIND_FAQ;
+use crate::text::{Lang, is_single_han};
+
+/// One thing the question asks about: a term, or a synonym group (any variant counts).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Concept {
+    pub variants: Vec<String>,
+    /// Documents (records) containing any variant.
+    pub df: u64,
+    pub idf: f32,
+}
+
+/// One retrieved record (a FAQ entry or a policy passage) with its evidence.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub id: String,
+    pub is_faq: bool,
+    pub lang: Lang,
+    pub title: String,
+    pub heading: String,
+    pub body: String,
+    pub meta: Meta,
+    pub score: f32,
+    /// IDF-weighted share of the question's concepts found anywhere in the record.
+    pub coverage: f32,
+    /// The same share counted in the record's key fields only: a FAQ's question and its
+    /// alternatives, a passage's title and heading.
+    pub key_coverage: f32,
+    /// Which concepts (by index in `Retrieval::concepts`) the record lacks.
+    pub missing: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Retrieval {
+    pub concepts: Vec<Concept>,
+    pub hits: Vec<Hit>,
+    pub num_docs: u64,
+}
+
+impl Retrieval {
+    pub fn total_idf(&self) -> f32 {
+        self.concepts.iter().map(|c| c.idf).sum()
+    }
+}
+
+/// Field boosts: a match in what a record is *about* (a FAQ's question, a passage's
+/// heading) says more than a match somewhere in its text.
+const BOOSTS: [(FieldRole, f32); 4] = [
+    (FieldRole::Title, 2.0),
+    (FieldRole::Alternatives, 2.0),
+    (FieldRole::Heading, 1.5),
+    (FieldRole::Body, 1.0),
+];
+
+#[derive(Clone, Copy)]
+enum FieldRole {
+    Title,
+    Alternatives,
+    Heading,
+    Body,
+}
+
+/// A record in the other language than the question is still shown, but ranks lower.
+const OTHER_LANGUAGE_FACTOR: f32 = 0.8;
+
+pub fn retrieve(
+    generation: &Generation,
+    question: &str,
+    lang: Lang,
+    limit: usize,
+) -> Result<Retrieval, SearchError> {
+    let searcher = generation.reader.searcher();
+    let f = generation.fields;
+    let num_docs = searcher.num_docs();
+    let concepts = concepts_of(generation, &searcher, question, num_docs)?;
+
+    let field_of = |role: FieldRole| match role {
+        FieldRole::Title => f.title,
+        FieldRole::Alternatives => f.alternatives,
+        FieldRole::Heading => f.heading,
+        FieldRole::Body => f.body,
+    };
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for concept in concepts.iter().filter(|c| c.df > 0) {
+        // Single Han characters (税, 地) match almost anything; let them count for less.
+        let weight = if concept.variants.iter().all(|v| is_single_han(v)) {
+            0.5
+        } else {
+            1.0
+        };
+        for variant in &concept.variants {
+            for (role, boost) in BOOSTS {
+                let field = field_of(role);
+                let term = Term::from_field_text(field, variant);
+                let q = TermQuery::new(term, IndexRecordOption::WithFreqs);
+                clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost * weight))));
+            }
+        }
+    }
+    if clauses.is_empty() {
+        return Ok(Retrieval {
+            concepts,
+            hits: Vec::new(),
+            num_docs,
+        });
+    }
+    let query = BooleanQuery::new(clauses);
+    let top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
+
+    let mut hits = Vec::with_capacity(top.len());
+    for (score, address) in &top {
+        let doc: TantivyDocument = searcher.doc(*address)?;
+        let text = |field: Field| {
+            doc.get_first(field)
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string()
+        };
+        let hit_lang = Lang::parse(&text(f.lang));
+        let score = if hit_lang == lang {
+            *score
+        } else {
+            *score * OTHER_LANGUAGE_FACTOR
+        };
+        hits.push(Hit {
+            id: text(f.id),
+            is_faq: text(f.kind) == KIND_FAQ,
+            lang: hit_lang,
+            title: text(f.title),
+            heading: text(f.heading),
+            body: text(f.body),
+            meta: Meta::from_json(&text(f.meta)),
+            score,
+            coverage: 0.0,
+            key_coverage: 0.0,
+            missing: Vec::new(),
+        });
+    }
+    measure_coverage(generation, &searcher, &concepts, &top, &mut hits)?;
+    hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+    Ok(Retrieval {
+        concepts,
+        hits,
+        num_docs,
+    })
+}
+
+fn concepts_of(
+    generation: &Generation,
+    searcher: &Searcher,
+    question: &str,
+    num_docs: u64,
+) -> Result<Vec<Concept>, SearchError> {
+    let synonyms = generation.analyzer.synonyms();
+    let mut seen_groups = HashSet::new();
+    let mut seen_terms = HashSet::new();
+    let mut concepts = Vec::new();
+    for term in generation.analyzer.distinct_terms(question) {
+        let variants = match synonyms.group_of(&term) {
+            Some(g) if seen_groups.insert(g) => synonyms.variants(g).to_vec(),
+            Some(_) => continue,
+            None => vec![term],
+        };
+        if !variants.iter().any(|v| seen_terms.insert(v.clone())) {
+            continue;
+        }
+        // The most common variant approximates how many records the group matches.
+        let mut df = 0;
+        for v in &variants {
+            df = df.max(searcher.doc_freq(&Term::from_field_text(generation.fields.all, v))?);
+        }
+        concepts.push(Concept {
+            variants,
+            df,
+            idf: idf(df, num_docs),
+        });
+    }
+    Ok(concepts)
+}
+
+/// BM25's IDF. A term no record contains gets the highest weight: a question about
+/// something the corpus never mentions should not look covered.
+fn idf(df: u64, n: u64) -> f32 {
+    let (df, n) = (df as f32, n.max(1) as f32);
+    (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+}
+
+/// For each hit, which concepts it contains (in `all`, and in its key fields), by seeking
+/// the concept's postings to the hit's document.
+fn measure_coverage(
+    generation: &Generation,
+    searcher: &Searcher,
+    concepts: &[Concept],
+    top: &[(f32, DocAddress)],
+    hits: &mut [Hit],
+) -> Result<(), SearchError> {
+    let total: f32 = concepts.iter().map(|c| c.idf).sum();
+    if total <= 0.0 {
+        return Ok(());
+    }
+    // Hit positions grouped by segment, in ascending doc order (postings only seek forward).
+    let mut by_segment: BTreeMap<u32, Vec<(DocId, usize)>> = BTreeMap::new();
+    for (i, (_, addr)) in top.iter().enumerate() {
+        by_segment
+            .entry(addr.segment_ord)
+            .or_default()
+            .push((addr.doc_id, i));
+    }
+    for docs in by_segment.values_mut() {
+        docs.sort_unstable();
+    }
+    let f = generation.fields;
+    let mut all_cov = vec![0.0f32; hits.len()];
+    let mut key_cov = vec![0.0f32; hits.len()];
+    for (ci, concept) in concepts.iter().enumerate() {
+        if concept.df == 0 {
+            for hit in hits.iter_mut() {
+                hit.missing.push(ci);
+            }
+            continue;
+        }
+        let in_all = present(searcher, f.all, &concept.variants, &by_segment, hits.len())?;
+        let mut in_key = vec![false; hits.len()];
+        for field in [f.title, f.alternatives, f.heading] {
+            let p = present(searcher, field, &concept.variants, &by_segment, hits.len())?;
+            for (k, v) in in_key.iter_mut().zip(p) {
+                *k |= v;
+            }
+        }
+        for i in 0..hits.len() {
+            if in_all[i] {
+                all_cov[i] += concept.idf;
+            } else {
+                hits[i].missing.push(ci);
+            }
+            if in_key[i] {
+                key_cov[i] += concept.idf;
+            }
+        }
+    }
+    for (i, hit) in hits.iter_mut().enumerate() {
+        hit.coverage = all_cov[i] / total;
+        hit.key_coverage = key_cov[i] / total;
+    }
+    Ok(())
+}
+
+fn present(
+    searcher: &Searcher,
+    field: Field,
+    variants: &[String],
+    by_segment: &BTreeMap<u32, Vec<(DocId, usize)>>,
+    n: usize,
+) -> Result<Vec<bool>, SearchError> {
+    let mut out = vec![false; n];
+    for (&segment, docs) in by_segment {
+        let inverted = searcher.segment_reader(segment).inverted_index(field)?;
+        for v in variants {
+            let term = Term::from_field_text(field, v);
+            let Some(mut postings) = inverted
+                .read_postings(&term, IndexRecordOption::Basic)
+                .map_err(|e| SearchError::io(std::path::Path::new("index"), e))?
+            else {
+                continue;
+            };
+            for &(doc, i) in docs {
+                if postings.seek(doc) == doc {
+                    out[i] = true;
+                }
+            }
+        }
+    }
+    Ok(out)
+}

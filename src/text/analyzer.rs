@@ -1,0 +1,213 @@
+//! The analyzer: normalise, cut with jieba (search mode), drop stopwords and punctuation,
+//! stem English words. One `Analyzer` per process; cloning it is cheap (an `Arc`).
+
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
+
+use jieba_rs::Jieba;
+use rust_stemmers::{Algorithm, Stemmer};
+
+use super::dict::Dictionary;
+use super::normalize::{is_han, normalize};
+use super::synonyms::Synonyms;
+
+/// One analysed term with its byte range in the *normalised* text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Term {
+    pub text: String,
+    pub from: usize,
+    pub to: usize,
+}
+
+#[derive(Clone)]
+pub struct Analyzer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    jieba: Jieba,
+    stemmer: Stemmer,
+    synonyms: Synonyms,
+}
+
+impl std::fmt::Debug for Analyzer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Analyzer").finish_non_exhaustive()
+    }
+}
+
+impl Analyzer {
+    /// Builds the jieba dictionary (embedded default plus the user dictionary) and the
+    /// synonym table. Costs ~130 ms: do it once per process.
+    pub fn new(dict: &Dictionary) -> Analyzer {
+        let mut jieba = Jieba::new();
+        for word in &dict.words {
+            jieba.add_word(&word.word, word.freq, word.tag.as_deref());
+        }
+        let stemmer = Stemmer::create(Algorithm::English);
+        let bare = Inner {
+            jieba,
+            stemmer,
+            synonyms: Synonyms::default(),
+        };
+        // Synonym variants are analysed by the same pipeline, so `高新技术企业` in the
+        // synonyms file means exactly the term the index holds.
+        let synonyms = Synonyms::build(&dict.synonym_groups, |text| {
+            bare.terms(text).into_iter().map(|t| t.text).collect()
+        });
+        Analyzer {
+            inner: Arc::new(Inner { synonyms, ..bare }),
+        }
+    }
+
+    /// Analysed terms in text order (duplicates kept: tantivy needs term frequencies).
+    pub fn terms(&self, text: &str) -> Vec<Term> {
+        self.inner.terms(text)
+    }
+
+    /// The distinct terms of a text, in first-seen order.
+    pub fn distinct_terms(&self, text: &str) -> Vec<String> {
+        let mut seen = HashSet::new();
+        self.terms(text)
+            .into_iter()
+            .filter_map(|t| seen.insert(t.text.clone()).then_some(t.text))
+            .collect()
+    }
+
+    pub fn synonyms(&self) -> &Synonyms {
+        &self.inner.synonyms
+    }
+
+    /// Bare jieba, for benchmarks that compare our pipeline with it.
+    pub fn jieba(&self) -> &Jieba {
+        &self.inner.jieba
+    }
+}
+
+impl Inner {
+    fn terms(&self, text: &str) -> Vec<Term> {
+        let normalized = normalize(text);
+        let mut out = Vec::new();
+        for token in self.jieba.cut_for_search(&normalized, true) {
+            let word = token.word.trim();
+            if word.is_empty() || !word.chars().any(|c| c.is_alphanumeric()) {
+                continue;
+            }
+            if is_stopword(word) {
+                continue;
+            }
+            let text = if word.chars().all(|c| c.is_ascii_alphabetic()) {
+                self.stemmer.stem(word).into_owned()
+            } else {
+                word.to_string()
+            };
+            out.push(Term {
+                text,
+                from: token.byte_start,
+                to: token.byte_end,
+            });
+        }
+        out
+    }
+}
+
+/// Function words that carry no topic: dropping them keeps "什么/怎么/what/how", which
+/// every FAQ question contains, from making unrelated FAQs look alike.
+fn is_stopword(word: &str) -> bool {
+    static STOP: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    STOP.get_or_init(|| {
+        [
+            // Chinese
+            "的", "了", "吗", "呢", "吧", "啊", "呀", "嘛", "哦", "么", "是", "在", "我", "我们",
+            "你", "您", "你们", "他", "她", "它", "他们", "这", "那", "这个", "那个", "这些",
+            "那些", "什么", "怎么", "怎么样", "怎样", "如何", "哪些", "哪", "哪里", "哪儿", "吗",
+            "可以", "能", "能否", "能不能", "是否", "是不是", "有没有", "有", "和", "与", "及",
+            "或", "或者", "就", "都", "也", "还", "还是", "会", "请问", "请", "一下", "想",
+            "想问", "问", "问一下", "知道", "一个", "个", "给", "让", "被", "把", "对", "从",
+            "到", "又", "要", "得", "地", "着", "过", "之", "其", "而", "等", "以及", "如果",
+            "因为", "所以", "但是", "然后", "谁", "为什么", "为啥", "啥", "咋", "呗", "哈",
+            "嗯", "啦", "么样", "多", "该", "应该", "一般", "现在", "目前", "具体",
+            // English
+            "a", "an", "the", "is", "are", "was", "were", "be", "been", "am", "do", "does",
+            "did", "of", "to", "in", "on", "at", "for", "by", "with", "from", "as", "and",
+            "or", "what", "how", "which", "who", "whom", "when", "where", "why", "i", "we",
+            "you", "my", "our", "your", "me", "us", "it", "its", "this", "that", "these",
+            "those", "can", "could", "would", "should", "will", "shall", "may", "might",
+            "there", "here", "please", "any", "some", "about", "if", "so", "me", "there",
+            "get", "need", "want", "tell", "know", "s", "t",
+        ]
+        .into_iter()
+        .collect()
+    })
+    .contains(word)
+}
+
+/// Is this term Chinese (for weighting: single Han characters are weak evidence)?
+pub fn is_single_han(term: &str) -> bool {
+    let mut chars = term.chars();
+    matches!((chars.next(), chars.next()), (Some(c), None) if is_han(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::dict::Dictionary;
+
+    fn analyzer() -> Analyzer {
+        let dict = Dictionary::parse_words("招商护商专员 20000\n高企 20000\n", "user.dict")
+            .unwrap()
+            .with_synonyms_text("高新技术企业 = 高企 = hnte\n", "synonyms.txt")
+            .unwrap();
+        Analyzer::new(&dict)
+    }
+
+    fn words(a: &Analyzer, text: &str) -> Vec<String> {
+        a.terms(text).into_iter().map(|t| t.text).collect()
+    }
+
+    #[test]
+    fn cuts_a_real_question_into_topic_words() {
+        let a = analyzer();
+        let w = words(&a, "外资企业在无锡注册公司需要哪些材料？");
+        for expected in ["外资", "企业", "无锡", "注册", "公司", "材料"] {
+            assert!(w.contains(&expected.to_string()), "{expected} missing from {w:?}");
+        }
+        assert!(!w.contains(&"哪些".to_string()), "stopword kept: {w:?}");
+        assert!(!w.iter().any(|t| t == "？" || t == "?"));
+    }
+
+    #[test]
+    fn user_dictionary_words_stay_whole() {
+        let a = analyzer();
+        let w = words(&a, "怎么联系招商护商专员");
+        assert!(w.contains(&"招商护商专员".to_string()), "{w:?}");
+    }
+
+    #[test]
+    fn english_is_lowercased_and_stemmed() {
+        let a = analyzer();
+        assert_eq!(words(&a, "Work Permits for Employees"), ["work", "permit", "employe"]);
+    }
+
+    #[test]
+    fn full_width_and_half_width_match() {
+        let a = analyzer();
+        assert_eq!(words(&a, "ＨＮＴＥ"), words(&a, "hnte"));
+    }
+
+    #[test]
+    fn emoji_punctuation_and_query_syntax_vanish() {
+        let a = analyzer();
+        assert!(words(&a, "🙂🙂 \" : * ( ) ^ ~").is_empty());
+        assert_eq!(words(&a, "\"tax\" AND rate:*"), ["tax", "rate"]);
+    }
+
+    #[test]
+    fn synonyms_map_to_one_group() {
+        let a = analyzer();
+        let s = a.synonyms();
+        assert!(s.group_of("高企").is_some());
+        assert_eq!(s.group_of("高企"), s.group_of("hnte"));
+        assert!(s.group_of("税率").is_none());
+    }
+}
