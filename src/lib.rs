@@ -6,3 +6,8 @@ pub mod corpus;
 pub mod error;
 pub mod search;
 pub mod text;
+pub mod answer;
+pub mod config;
+pub mod engine;
+pub mod eval;
+pub mod cli;

@@ -1,1 +1,93 @@
-fn main() {}
+//! The `xiaoer` command line: parses flags, loads the config, and calls the library.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use xiaoer::cli;
+use xiaoer::config::Config;
+
+#[derive(Parser)]
+#[command(name = "xiaoer", version, about = "Investor-service chat bot: answers from policies and FAQs, hands off to commissioners")]
+struct Cli {
+    /// Config file (TOML); defaults to ./xiaoer.toml when present.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Corpus directory (policies/, faqs/, dict/).
+    #[arg(long, global = true)]
+    corpus: Option<PathBuf>,
+    /// Index directory (generations and CURRENT).
+    #[arg(long, global = true)]
+    index: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse the corpus, build a new index generation and switch to it.
+    Reindex,
+    /// Answer one question ("-" reads one question per line from stdin).
+    Ask {
+        /// The question, or "-" for stdin.
+        question: String,
+        /// One JSON object per answer.
+        #[arg(long)]
+        json: bool,
+    },
+    /// A conversation in the terminal.
+    Chat,
+    /// Measure answer quality on evaluation questions (a .jsonl file or a directory).
+    Eval {
+        file: PathBuf,
+        /// Show the decision table across thresholds and recommend some.
+        #[arg(long)]
+        sweep: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Convert an office's existing files into corpus files.
+    Import {
+        /// .csv/.xlsx FAQ sheets, .txt/.md policy documents, .jsonl {"docid","text"}.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The corpus directory to write into.
+        #[arg(long)]
+        into: PathBuf,
+    },
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(c) = cli.corpus {
+        config.corpus = c;
+    }
+    if let Some(i) = cli.index {
+        config.index = i;
+    }
+    match cli.command {
+        Command::Reindex => cli::reindex(&config),
+        Command::Ask { question, json } => {
+            let engine = cli::open_engine(&config)?;
+            if question == "-" {
+                cli::ask_lines(&engine, std::io::stdin().lock(), json)
+            } else {
+                cli::ask_one(&engine, &question, json)
+            }
+        }
+        Command::Chat => cli::chat(&cli::open_engine(&config)?),
+        Command::Eval { file, sweep, json } => {
+            cli::eval(&cli::open_engine(&config)?, &file, sweep, json)
+        }
+        Command::Import { files, into } => cli::import(&files, &into),
+    }
+}

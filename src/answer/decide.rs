@@ -1,0 +1,203 @@
+//! The decision: answer, clarify or hand off, from explicit confidence features of the
+//! retrieved records. Pure: the same retrieval and thresholds always give the same
+//! decision, so `eval --sweep` can replay it across thresholds without searching again.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::search::{Hit, Retrieval};
+
+/// Thresholds, from the config (`[decision]`); tuned per corpus with `eval --sweep`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Thresholds {
+    /// Answer when the best record's confidence reaches this.
+    pub answer: f32,
+    /// Below `answer` but at least this, and another record is about as good: clarify.
+    pub clarify: f32,
+    /// The answer's coverage of the question's (IDF-weighted) terms must reach this.
+    pub min_coverage: f32,
+    /// Clarify options must score at least this share of the best record's score.
+    pub clarify_score_ratio: f32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Thresholds {
+        Thresholds {
+            answer: 0.62,
+            clarify: 0.5,
+            min_coverage: 0.55,
+            clarify_score_ratio: 0.75,
+        }
+    }
+}
+
+/// The features one candidate is judged by (all in [0, 1]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Features {
+    pub coverage: f32,
+    pub key_coverage: f32,
+    /// Score relative to the best score this question could reach (see `score_ratio`).
+    pub score_ratio: f32,
+    /// (best − next different record) / best.
+    pub margin: f32,
+    pub is_faq: bool,
+}
+
+impl Features {
+    /// One number that orders candidates by how sure we are. Coverage dominates: a record
+    /// that lacks the question's rarest words is the typical wrong answer. A curated FAQ
+    /// whose question matches is the safest answer; a wide margin over the runner-up helps.
+    pub fn confidence(&self) -> f32 {
+        let margin = (self.margin / 0.4).min(1.0);
+        let c = 0.45 * self.coverage
+            + 0.25 * self.key_coverage
+            + 0.15 * self.score_ratio
+            + 0.15 * margin;
+        c.clamp(0.0, 1.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HandoffReason {
+    AskedForPerson,
+    LowConfidence,
+    NoMatch,
+    ExpiredOnly,
+}
+
+impl HandoffReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HandoffReason::AskedForPerson => "asked_for_person",
+            HandoffReason::LowConfidence => "low_confidence",
+            HandoffReason::NoMatch => "no_match",
+            HandoffReason::ExpiredOnly => "expired_only",
+        }
+    }
+}
+
+/// What to do, with indexes into `Retrieval::hits`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    Answer { hit: usize, confidence: f32 },
+    Clarify { hits: Vec<usize>, confidence: f32 },
+    Handoff { reason: HandoffReason, confidence: f32 },
+}
+
+impl Decision {
+    pub fn confidence(&self) -> f32 {
+        match self {
+            Decision::Answer { confidence, .. }
+            | Decision::Clarify { confidence, .. }
+            | Decision::Handoff { confidence, .. } => *confidence,
+        }
+    }
+}
+
+/// The best record per id (several passages of one policy count as one candidate), in
+/// score order, as indexes into `hits`.
+pub fn candidates(hits: &[Hit]) -> Vec<usize> {
+    let mut seen = std::collections::HashSet::new();
+    (0..hits.len())
+        .filter(|&i| seen.insert(hits[i].id.as_str()))
+        .collect()
+}
+
+/// Features of candidate `i` given the candidate list.
+pub fn features(r: &Retrieval, cands: &[usize], i: usize) -> Features {
+    let hit = &r.hits[cands[i]];
+    let next = cands
+        .iter()
+        .enumerate()
+        .find(|(j, _)| *j != i)
+        .map(|(_, &h)| r.hits[h].score)
+        .unwrap_or(0.0);
+    let margin = if hit.score > 0.0 {
+        ((hit.score - next) / hit.score).max(0.0)
+    } else {
+        0.0
+    };
+    Features {
+        coverage: hit.coverage,
+        key_coverage: hit.key_coverage,
+        score_ratio: score_ratio(r, hit),
+        margin,
+        is_faq: hit.is_faq,
+    }
+}
+
+/// BM25 of a record grows with the question's length, so raw scores are not comparable
+/// across questions. Dividing by the sum of the question's term weights (what a record
+/// holding each term once in one field would roughly score) makes them comparable.
+fn score_ratio(r: &Retrieval, hit: &Hit) -> f32 {
+    let possible = r.total_idf() * 4.0;
+    if possible <= 0.0 {
+        0.0
+    } else {
+        (hit.score / possible).min(1.0)
+    }
+}
+
+pub fn decide(r: &Retrieval, t: &Thresholds, today: NaiveDate) -> Decision {
+    let all = candidates(&r.hits);
+    // An expired policy passage is never the answer; a FAQ stays usable (it may explain
+    // that a programme ended) but is marked not in force in its sources.
+    let live: Vec<usize> = all
+        .iter()
+        .copied()
+        .filter(|&h| r.hits[h].is_faq || r.hits[h].meta.in_force(today))
+        .collect();
+    if live.is_empty() {
+        let reason = if all.is_empty() {
+            HandoffReason::NoMatch
+        } else {
+            HandoffReason::ExpiredOnly
+        };
+        return Decision::Handoff {
+            reason,
+            confidence: 0.0,
+        };
+    }
+    let f0 = features(r, &live, 0);
+    let confidence = f0.confidence();
+    if confidence >= t.answer && f0.coverage >= t.min_coverage {
+        return Decision::Answer {
+            hit: live[0],
+            confidence,
+        };
+    }
+    let top_score = r.hits[live[0]].score;
+    let close: Vec<usize> = (0..live.len().min(4))
+        .filter(|&i| {
+            let h = &r.hits[live[i]];
+            h.score >= top_score * t.clarify_score_ratio
+                && h.coverage >= t.min_coverage
+                && {
+                    // Judge each option without the margin: the options are close by design.
+                    let f = Features {
+                        margin: 0.4,
+                        ..features(r, &live, i)
+                    };
+                    f.confidence() >= t.clarify
+                }
+        })
+        .map(|i| live[i])
+        .collect();
+    if close.len() >= 2 && confidence >= t.clarify * 0.8 {
+        return Decision::Clarify {
+            hits: close,
+            confidence,
+        };
+    }
+    let best_expired = all.first().is_some_and(|&h| h != live[0]);
+    Decision::Handoff {
+        reason: if best_expired && confidence < t.clarify {
+            HandoffReason::ExpiredOnly
+        } else {
+            HandoffReason::LowConfidence
+        },
+        confidence,
+    }
+}

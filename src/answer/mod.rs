@@ -1,0 +1,10 @@
+//! Answering one question: small talk and requests for a person first, then retrieval and
+//! the decision (answer | clarify | handoff), then the reply in the question's language.
+
+mod decide;
+pub mod reply;
+mod smalltalk;
+
+pub use decide::{Decision, Features, HandoffReason, Thresholds, candidates, decide, features};
+pub use reply::{ClarifyOption, Kind, Reply, Source, compose, handoff_text};
+pub use smalltalk::{SmallTalk, classify as classify_smalltalk, wants_person};

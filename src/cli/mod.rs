@@ -1,0 +1,284 @@
+//! Terminal front-ends of the engine: `reindex`, `ask`, `chat`, `eval`. They format; all
+//! decisions happen in the library.
+
+use std::io::{BufRead, Write};
+use std::time::Instant;
+
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::answer::{Kind, Reply};
+use crate::config::Config;
+use crate::engine::{self, Engine, EngineError};
+use crate::eval;
+
+/// A progress bar for index builds, drawn on stderr (hidden when it is not a terminal).
+pub fn progress_bar() -> (ProgressBar, impl FnMut(usize, usize)) {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:40}] {pos}/{len} records ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_prefix("indexing");
+    let b = bar.clone();
+    (bar, move |done: usize, total: usize| {
+        b.set_length(total as u64);
+        b.set_position(done as u64);
+    })
+}
+
+pub fn reindex(config: &Config) -> Result<()> {
+    let (bar, mut progress) = progress_bar();
+    let started = Instant::now();
+    let result = engine::reindex(&config.corpus, &config.index, &mut progress);
+    bar.finish_and_clear();
+    match result {
+        Ok(s) => {
+            println!(
+                "re-indexed {}: {} documents, {} passages, {} FAQs in {:.2}s, 0 errors",
+                s.generation,
+                s.documents,
+                s.passages,
+                s.faqs,
+                started.elapsed().as_secs_f64()
+            );
+            println!("now serving {}", config.index.join(&s.generation).display());
+            Ok(())
+        }
+        Err(EngineError::Corpus(errors)) => {
+            for e in &errors {
+                eprintln!("error: {e}");
+            }
+            anyhow::bail!(
+                "re-index failed with {} error(s) in {}; the previous index keeps serving",
+                errors.len(),
+                config.corpus.display()
+            )
+        }
+        Err(e) => Err(anyhow::anyhow!(e).context("re-index failed; the previous index keeps serving")),
+    }
+}
+
+/// Opens the engine, building the index first on a fresh machine.
+pub fn open_engine(config: &Config) -> Result<Engine> {
+    let (bar, mut progress) = progress_bar();
+    let engine = Engine::open_or_build(config.clone(), &mut progress);
+    bar.finish_and_clear();
+    Ok(engine?)
+}
+
+pub fn ask_one(engine: &Engine, question: &str, json: bool) -> Result<()> {
+    let reply = engine.ask(question);
+    if json {
+        println!("{}", serde_json::to_string(&reply)?);
+    } else {
+        print!("{}", render(&reply));
+    }
+    Ok(())
+}
+
+/// `ask --json -`: one question per line in, one JSON object per line out.
+pub fn ask_lines(engine: &Engine, input: impl BufRead, json: bool) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for line in input.lines() {
+        let line = match line {
+            Ok(l) => l,
+            // A line that is not UTF-8 is answered as what it is: unreadable.
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => String::new(),
+            Err(e) => return Err(e.into()),
+        };
+        let reply = engine.ask(&line);
+        if json {
+            writeln!(out, "{}", serde_json::to_string(&reply)?)?;
+        } else {
+            write!(out, "{}", render(&reply))?;
+        }
+        out.flush()?;
+    }
+    Ok(())
+}
+
+/// A reply for a person at a terminal.
+pub fn render(reply: &Reply) -> String {
+    let zh = crate::text::detect_lang(&reply.question) == crate::text::Lang::Zh;
+    let mut s = String::new();
+    let kind = match reply.kind {
+        Kind::Answer => "answer",
+        Kind::Clarify => "clarify",
+        Kind::Handoff => "handoff",
+    };
+    s.push_str(&format!(
+        "[{kind}{}] confidence {:.2}\n",
+        reply
+            .reason
+            .as_deref()
+            .map(|r| format!(": {r}"))
+            .unwrap_or_default(),
+        reply.confidence
+    ));
+    s.push_str(&reply.text);
+    s.push('\n');
+    let shown: Vec<_> = match reply.kind {
+        Kind::Answer => reply.sources.iter().take(if reply.sources.is_empty() { 0 } else { 1 }).collect(),
+        _ => reply.sources.iter().take(3).collect(),
+    };
+    if !shown.is_empty() {
+        s.push_str(if zh {
+            if reply.kind == Kind::Answer { "\n来源：\n" } else { "\n我找到的相关内容：\n" }
+        } else if reply.kind == Kind::Answer {
+            "\nSource:\n"
+        } else {
+            "\nWhat I found:\n"
+        });
+        for src in shown {
+            let status = match (src.in_force, zh) {
+                (true, true) => "现行有效",
+                (false, true) => "已失效",
+                (true, false) => "in force",
+                (false, false) => "expired",
+            };
+            let mut parts = vec![format!("《{}》", src.title)];
+            for p in [&src.doc_no, &src.issuer] {
+                if !p.is_empty() {
+                    parts.push(p.clone());
+                }
+            }
+            if let Some(d) = src.issued {
+                parts.push(d.to_string());
+            }
+            parts.push(status.to_string());
+            s.push_str(&format!("  - {} [{}]", parts.join("，"), src.id));
+            if !src.url.is_empty() {
+                s.push_str(&format!(" {}", src.url));
+            }
+            s.push('\n');
+        }
+    }
+    s.push('\n');
+    s
+}
+
+/// A terminal conversation; a number answers the last clarify question.
+pub fn chat(engine: &Engine) -> Result<()> {
+    let stdin = std::io::stdin();
+    let mut last: Option<Reply> = None;
+    println!("xiaoer — 投资服务助手。输入问题，回车发送；输入“转人工”联系专员；Ctrl-D 退出。");
+    loop {
+        print!("> ");
+        std::io::stdout().flush()?;
+        let mut line = String::new();
+        if stdin.lock().read_line(&mut line)? == 0 {
+            println!();
+            return Ok(());
+        }
+        let line = line.trim_end_matches(['\n', '\r']);
+        let chosen = last.as_ref().and_then(|r| {
+            let n: usize = line.trim().parse().ok()?;
+            r.options.get(n.checked_sub(1)?).map(|o| o.title.clone())
+        });
+        let question = chosen.as_deref().unwrap_or(line);
+        let reply = engine.ask(question);
+        print!("{}", render(&reply));
+        last = Some(reply);
+    }
+}
+
+pub fn eval(engine: &Engine, path: &std::path::Path, sweep: bool, json: bool) -> Result<()> {
+    let questions = eval::load(path)?;
+    let scored = eval::score_all(engine, &questions)?;
+    let today = engine::today();
+    let thresholds = engine.config().decision;
+    let report = eval::report(&scored, &thresholds, today);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&report, &thresholds);
+    }
+    if sweep {
+        let rows = eval::sweep(&scored, &thresholds, today);
+        println!("\nthreshold sweep (clarify = answer - 0.10):");
+        println!("min_cov answer | in: right  wrong  clarify handoff | out: answered clarify handoff");
+        for r in &rows {
+            let t = &r.table;
+            println!(
+                "  {:.2}   {:.2}  |     {:5.1}% {:5.1}% {:5.1}%  {:5.1}%  |      {:5.1}%   {:5.1}%  {:5.1}%",
+                r.thresholds.min_coverage,
+                r.thresholds.answer,
+                t.right_pct(),
+                t.wrong_pct(),
+                Pct(t.clarified, t.in_scope),
+                Pct(t.handed_off, t.in_scope),
+                t.out_answered_pct(),
+                Pct(t.out_clarified, t.out_of_scope),
+                t.out_handed_off_pct(),
+            );
+        }
+        match eval::recommend(&rows, 3.0, 90.0) {
+            Some(r) => println!(
+                "\nrecommended (most right answers with wrong <= 3% and out-of-scope handed off >= 90%):\n[decision]\nanswer = {:.2}\nclarify = {:.2}\nmin_coverage = {:.2}\n# right {:.1}%, wrong {:.1}%, out-of-scope handed off {:.1}%",
+                r.thresholds.answer,
+                r.thresholds.clarify,
+                r.thresholds.min_coverage,
+                r.table.right_pct(),
+                r.table.wrong_pct(),
+                r.table.out_handed_off_pct()
+            ),
+            None => println!("\nno threshold in the sweep meets wrong <= 3% and out-of-scope handed off >= 90%"),
+        }
+    }
+    Ok(())
+}
+
+struct Pct(usize, usize);
+
+impl std::fmt::Display for Pct {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = if self.1 == 0 { 0.0 } else { 100.0 * self.0 as f64 / self.1 as f64 };
+        std::fmt::Display::fmt(&v, f)
+    }
+}
+
+fn print_report(r: &eval::Report, t: &crate::answer::Thresholds) {
+    let tb = &r.table;
+    println!(
+        "thresholds: answer {:.2}, clarify {:.2}, min_coverage {:.2}",
+        t.answer, t.clarify, t.min_coverage
+    );
+    println!(
+        "in scope ({}): Recall@1 {:.3}  Recall@5 {:.3}  MRR@10 {:.3}",
+        tb.in_scope, r.recall_at_1, r.recall_at_5, r.mrr_at_10
+    );
+    println!(
+        "  answered right {} ({:.1}%), answered wrong {} ({:.1}%), clarified {} ({} with the right option), handed off {}",
+        tb.right,
+        tb.right_pct(),
+        tb.wrong,
+        tb.wrong_pct(),
+        tb.clarified,
+        tb.clarified_with_right_option,
+        tb.handed_off
+    );
+    println!(
+        "out of scope ({}): answered {} ({:.1}%), clarified {}, handed off {} ({:.1}%)",
+        tb.out_of_scope,
+        tb.out_answered,
+        tb.out_answered_pct(),
+        tb.out_clarified,
+        tb.out_handed_off,
+        tb.out_handed_off_pct()
+    );
+    println!("separation AUC (right answers vs out of scope): {:.3}", r.separation_auc);
+}
+
+pub fn import(files: &[std::path::PathBuf], into: &std::path::Path) -> Result<()> {
+    let summary = crate::corpus::import::import_files(files, into)?;
+    println!(
+        "imported {} policy documents and {} FAQs into {}",
+        summary.policies,
+        summary.faqs,
+        into.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,113 @@
+//! One `Config` for every command, with defaults that serve out of the box. Precedence:
+//! built-in defaults < config file (`--config`, or `xiaoer.toml` when present) <
+//! environment (`XIAOER_*`) < command-line flags (applied by `main`).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::answer::Thresholds;
+use crate::error::{SourceError, line_of};
+
+pub const DEFAULT_CONFIG_FILE: &str = "xiaoer.toml";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The corpus directory (policies/, faqs/, dict/).
+    pub corpus: PathBuf,
+    /// Where index generations are built; only `CURRENT` and `gen-*` live here.
+    pub index: PathBuf,
+    /// Conversation state (sled).
+    pub data: PathBuf,
+    /// Web server address; localhost unless told otherwise.
+    pub addr: String,
+    /// Questions longer than this (in characters) are refused with a request to shorten.
+    pub max_question_chars: usize,
+    /// Decision thresholds, tuned per corpus with `xiaoer eval --sweep`.
+    pub decision: Thresholds,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            corpus: PathBuf::from("corpus"),
+            index: PathBuf::from("index"),
+            data: PathBuf::from("data"),
+            addr: "127.0.0.1:8080".to_string(),
+            max_question_chars: 1000,
+            decision: Thresholds::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path`, or `xiaoer.toml` in the working directory when no path is given and
+    /// that file exists; then applies `XIAOER_CORPUS`, `XIAOER_INDEX`, `XIAOER_DATA`,
+    /// `XIAOER_ADDR` from the environment.
+    pub fn load(path: Option<&Path>) -> Result<Config, SourceError> {
+        let mut config = match path {
+            Some(p) => Config::from_file(p)?,
+            None if Path::new(DEFAULT_CONFIG_FILE).is_file() => {
+                Config::from_file(Path::new(DEFAULT_CONFIG_FILE))?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|k| std::env::var(k).ok());
+        Ok(config)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Config, SourceError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| SourceError::new(path, 0, format!("cannot read config: {e}")))?;
+        Config::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Config, SourceError> {
+        toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
+            SourceError::new(path, line, e.message().to_string())
+        })
+    }
+
+    fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) {
+        if let Some(v) = var("XIAOER_CORPUS") {
+            self.corpus = v.into();
+        }
+        if let Some(v) = var("XIAOER_INDEX") {
+            self.index = v.into();
+        }
+        if let Some(v) = var("XIAOER_DATA") {
+            self.data = v.into();
+        }
+        if let Some(v) = var("XIAOER_ADDR") {
+            self.addr = v;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_overrides_defaults_and_env_overrides_file() {
+        let mut c = Config::parse(
+            "corpus = \"/srv/c\"\n[decision]\nanswer = 0.7\n",
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.corpus, PathBuf::from("/srv/c"));
+        assert_eq!(c.decision.answer, 0.7);
+        assert_eq!(c.decision.clarify, Thresholds::default().clarify);
+        c.apply_env(|k| (k == "XIAOER_CORPUS").then(|| "/env/c".to_string()));
+        assert_eq!(c.corpus, PathBuf::from("/env/c"));
+    }
+
+    #[test]
+    fn unknown_key_names_its_line() {
+        let e = Config::parse("addr = \"127.0.0.1:1\"\ncorpsu = \"x\"\n", Path::new("x.toml"))
+            .unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+    }
+}

@@ -1,0 +1,202 @@
+//! The answering engine: the current index generation plus the decision. It follows
+//! `index/CURRENT`, so a re-index by any process switches it over without a restart.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+
+use crate::answer::{self, Decision, HandoffReason, Kind, Reply};
+use crate::config::Config;
+use crate::corpus;
+use crate::error::SourceError;
+use crate::search::{self, BuildSummary, Generation, Retrieval, SearchError};
+use crate::text::{Lang, detect_lang};
+
+/// Records retrieved per question: enough for sources, margins and clarify options.
+const RETRIEVE_LIMIT: usize = 20;
+/// How often `ask` looks at `CURRENT` for a new generation.
+const RELOAD_CHECK_EVERY: Duration = Duration::from_secs(1);
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{}", format_corpus_errors(.0))]
+    Corpus(Vec<SourceError>),
+    #[error(transparent)]
+    Search(#[from] SearchError),
+    #[error("no index in {0}: run `xiaoer reindex` first")]
+    NoIndex(String),
+}
+
+fn format_corpus_errors(errors: &[SourceError]) -> String {
+    let mut s = format!("corpus has {} error(s):", errors.len());
+    for e in errors {
+        s.push_str(&format!("\n  {e}"));
+    }
+    s
+}
+
+pub struct Engine {
+    config: Config,
+    current: RwLock<Arc<Generation>>,
+    last_check: Mutex<Instant>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("generation", &self.generation().name)
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Opens the current generation; fails when none has been built.
+    pub fn open(config: Config) -> Result<Engine, EngineError> {
+        match Generation::open_current(&config.index, None)? {
+            Some(g) => Ok(Engine::with_generation(config, g)),
+            None => Err(EngineError::NoIndex(config.index.display().to_string())),
+        }
+    }
+
+    /// Opens the current generation, building one from the corpus first when there is none
+    /// (what `ask`, `chat` and `serve` do on a fresh machine).
+    pub fn open_or_build(
+        config: Config,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<Engine, EngineError> {
+        if search::current_generation(&config.index).is_none() {
+            reindex(&config.corpus, &config.index, progress)?;
+        }
+        Engine::open(config)
+    }
+
+    fn with_generation(config: Config, g: Generation) -> Engine {
+        Engine {
+            config,
+            current: RwLock::new(Arc::new(g)),
+            last_check: Mutex::new(Instant::now()),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn generation(&self) -> Arc<Generation> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Re-reads the corpus, builds a new generation and switches to it. On any error the
+    /// old generation keeps serving.
+    pub fn reindex(
+        &self,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<BuildSummary, EngineError> {
+        let summary = reindex(&self.config.corpus, &self.config.index, progress)?;
+        self.reload()?;
+        Ok(summary)
+    }
+
+    /// Switches to the generation `CURRENT` names if it is not the one serving.
+    pub fn reload(&self) -> Result<bool, EngineError> {
+        let Some((name, dir)) = search::current_generation(&self.config.index) else {
+            return Ok(false);
+        };
+        let old = self.generation();
+        if old.name == name {
+            return Ok(false);
+        }
+        let g = Generation::open(name, dir, Some((&old.dictionary, &old.analyzer)))?;
+        tracing::info!(generation = %g.name, "switched to new index generation");
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(g);
+        Ok(true)
+    }
+
+    fn maybe_reload(&self) {
+        {
+            let mut last = self.last_check.lock().unwrap_or_else(|e| e.into_inner());
+            if last.elapsed() < RELOAD_CHECK_EVERY {
+                return;
+            }
+            *last = Instant::now();
+        }
+        if let Err(e) = self.reload() {
+            tracing::warn!(error = %e, "new index generation could not be opened; still serving the old one");
+        }
+    }
+
+    /// Retrieval only (for `eval`, which replays decisions across thresholds).
+    pub fn retrieve(&self, question: &str) -> Result<(Lang, Retrieval), EngineError> {
+        self.maybe_reload();
+        let lang = detect_lang(question);
+        let g = self.generation();
+        let r = search::retrieve(&g, question, lang, RETRIEVE_LIMIT)?;
+        Ok((lang, r))
+    }
+
+    /// Answers one question. Never fails: an internal error becomes a hand-off.
+    pub fn ask(&self, question: &str) -> Reply {
+        self.ask_on(question, today())
+    }
+
+    pub fn ask_on(&self, question: &str, today: NaiveDate) -> Reply {
+        let lang = detect_lang(question);
+        if let Some(kind) = answer::classify_smalltalk(question) {
+            return answer::reply::smalltalk(question, kind, lang);
+        }
+        if question.chars().count() > self.config.max_question_chars {
+            return too_long(question, lang, self.config.max_question_chars);
+        }
+        let retrieval = match self.retrieve(question) {
+            Ok((_, r)) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "search failed; handing off");
+                Retrieval::default()
+            }
+        };
+        let decision = if answer::wants_person(question) {
+            Decision::Handoff {
+                reason: HandoffReason::AskedForPerson,
+                confidence: 1.0,
+            }
+        } else {
+            answer::decide(&retrieval, &self.config.decision, today)
+        };
+        answer::compose(question, lang, &retrieval, &decision, today)
+    }
+}
+
+fn too_long(question: &str, lang: Lang, max: usize) -> Reply {
+    let text = match lang {
+        Lang::Zh => format!("您的消息过长（超过 {max} 字）。请把问题精简为一两句话再发送，或发送“转人工”联系专员。"),
+        Lang::En => format!("Your message is too long (over {max} characters). Please shorten it to one or two sentences, or send \"human\" to reach a commissioner."),
+    };
+    Reply {
+        question: question.chars().take(200).collect(),
+        kind: Kind::Clarify,
+        text,
+        confidence: 0.0,
+        reason: Some("too_long".to_string()),
+        sources: Vec::new(),
+        options: Vec::new(),
+    }
+}
+
+pub fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+/// Parses the corpus and builds a new generation; nothing switches on error.
+pub fn reindex(
+    corpus_dir: &Path,
+    index_dir: &Path,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<BuildSummary, EngineError> {
+    let corpus = corpus::load(corpus_dir).map_err(EngineError::Corpus)?;
+    Ok(search::build_and_switch(&corpus, index_dir, progress)?)
+}

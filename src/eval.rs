@@ -1,0 +1,278 @@
+//! Quality measurement: Recall@1, MRR@10 and the decision table on evaluation questions,
+//! and a sweep of the decision thresholds over the same retrievals.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::answer::{self, Decision, HandoffReason, Thresholds};
+use crate::engine::{Engine, EngineError};
+use crate::error::{SourceError, line_of};
+use crate::search::Retrieval;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct EvalQuestion {
+    pub q: String,
+    #[serde(default)]
+    pub expect: Vec<String>,
+}
+
+impl EvalQuestion {
+    pub fn in_scope(&self) -> bool {
+        !self.expect.is_empty()
+    }
+}
+
+/// Reads one JSON Lines file, or every `*.jsonl` in a directory.
+pub fn load(path: &Path) -> Result<Vec<EvalQuestion>, SourceError> {
+    let files: Vec<PathBuf> = if path.is_dir() {
+        let mut f: Vec<PathBuf> = fs::read_dir(path)
+            .map_err(|e| SourceError::new(path, 0, e.to_string()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+            .collect();
+        f.sort();
+        f
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let mut out = Vec::new();
+    for file in files {
+        let text =
+            fs::read_to_string(&file).map_err(|e| SourceError::new(&file, 0, e.to_string()))?;
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let q: EvalQuestion = serde_json::from_str(line)
+                .map_err(|e| SourceError::new(&file, i + 1, e.to_string()))?;
+            out.push(q);
+        }
+        let _ = line_of;
+    }
+    Ok(out)
+}
+
+/// What the bot did with one question, before thresholds are applied.
+pub struct Scored {
+    pub question: EvalQuestion,
+    pub retrieval: Retrieval,
+    /// Small talk or a request for a person: decided without the thresholds.
+    pub fixed: Option<Decision>,
+    /// 1-based rank of the first expected id among distinct candidate ids (top 10).
+    pub rank: Option<usize>,
+}
+
+pub fn score_all(engine: &Engine, questions: &[EvalQuestion]) -> Result<Vec<Scored>, EngineError> {
+    let mut out = Vec::with_capacity(questions.len());
+    for q in questions {
+        let (_, retrieval) = engine.retrieve(&q.q)?;
+        let fixed = if answer::classify_smalltalk(&q.q).is_some() {
+            Some(Decision::Answer {
+                hit: usize::MAX,
+                confidence: 1.0,
+            })
+        } else if answer::wants_person(&q.q) {
+            Some(Decision::Handoff {
+                reason: HandoffReason::AskedForPerson,
+                confidence: 1.0,
+            })
+        } else {
+            None
+        };
+        let ids: Vec<&str> = answer::candidates(&retrieval.hits)
+            .into_iter()
+            .map(|i| retrieval.hits[i].id.as_str())
+            .take(10)
+            .collect();
+        let rank = ids
+            .iter()
+            .position(|id| q.expect.iter().any(|e| e == id))
+            .map(|p| p + 1);
+        out.push(Scored {
+            question: q.clone(),
+            retrieval,
+            fixed,
+            rank,
+        });
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct Table {
+    pub in_scope: usize,
+    pub right: usize,
+    pub wrong: usize,
+    pub clarified: usize,
+    pub clarified_with_right_option: usize,
+    pub handed_off: usize,
+    pub out_of_scope: usize,
+    pub out_answered: usize,
+    pub out_clarified: usize,
+    pub out_handed_off: usize,
+}
+
+impl Table {
+    fn pct(n: usize, d: usize) -> f64 {
+        if d == 0 { 0.0 } else { 100.0 * n as f64 / d as f64 }
+    }
+    pub fn wrong_pct(&self) -> f64 {
+        Table::pct(self.wrong, self.in_scope)
+    }
+    pub fn right_pct(&self) -> f64 {
+        Table::pct(self.right, self.in_scope)
+    }
+    pub fn out_handed_off_pct(&self) -> f64 {
+        Table::pct(self.out_handed_off, self.out_of_scope)
+    }
+    pub fn out_answered_pct(&self) -> f64 {
+        Table::pct(self.out_answered, self.out_of_scope)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub recall_at_1: f64,
+    pub recall_at_5: f64,
+    pub mrr_at_10: f64,
+    /// Area under the curve separating right answers (in scope) from out-of-scope
+    /// questions by confidence: 1.0 = every right answer is surer than every OOS question.
+    pub separation_auc: f64,
+    pub table: Table,
+}
+
+pub fn decide_one(s: &Scored, t: &Thresholds, today: NaiveDate) -> Decision {
+    s.fixed
+        .clone()
+        .unwrap_or_else(|| answer::decide(&s.retrieval, t, today))
+}
+
+pub fn table(scored: &[Scored], t: &Thresholds, today: NaiveDate) -> Table {
+    let mut tb = Table::default();
+    for s in scored {
+        let d = decide_one(s, t, today);
+        let id_of = |i: usize| s.retrieval.hits.get(i).map(|h| h.id.as_str());
+        let expected = |i: usize| id_of(i).is_some_and(|id| s.question.expect.iter().any(|e| e == id));
+        if s.question.in_scope() {
+            tb.in_scope += 1;
+            match d {
+                Decision::Answer { hit, .. } if expected(hit) => tb.right += 1,
+                Decision::Answer { .. } => tb.wrong += 1,
+                Decision::Clarify { hits, .. } => {
+                    tb.clarified += 1;
+                    if hits.iter().any(|&h| expected(h)) {
+                        tb.clarified_with_right_option += 1;
+                    }
+                }
+                Decision::Handoff { .. } => tb.handed_off += 1,
+            }
+        } else {
+            tb.out_of_scope += 1;
+            match d {
+                Decision::Answer { .. } => tb.out_answered += 1,
+                Decision::Clarify { .. } => tb.out_clarified += 1,
+                Decision::Handoff { .. } => tb.out_handed_off += 1,
+            }
+        }
+    }
+    tb
+}
+
+pub fn report(scored: &[Scored], t: &Thresholds, today: NaiveDate) -> Report {
+    let inscope: Vec<&Scored> = scored.iter().filter(|s| s.question.in_scope()).collect();
+    let n = inscope.len().max(1) as f64;
+    let recall_at = |k: usize| inscope.iter().filter(|s| s.rank.is_some_and(|r| r <= k)).count() as f64 / n;
+    let mrr = inscope
+        .iter()
+        .map(|s| s.rank.map(|r| 1.0 / r as f64).unwrap_or(0.0))
+        .sum::<f64>()
+        / n;
+    // Positives: in-scope questions whose top candidate is right; negatives: out of scope.
+    let mut pos = Vec::new();
+    let mut neg = Vec::new();
+    for s in scored {
+        let conf = top_confidence(s, today);
+        if s.question.in_scope() {
+            if s.rank == Some(1) {
+                pos.push(conf);
+            }
+        } else {
+            neg.push(conf);
+        }
+    }
+    Report {
+        recall_at_1: recall_at(1),
+        recall_at_5: recall_at(5),
+        mrr_at_10: mrr,
+        separation_auc: auc(&pos, &neg),
+        table: table(scored, t, today),
+    }
+}
+
+/// The confidence the decision would report with thresholds that never answer: the
+/// pure ordering of questions by how sure the bot is.
+fn top_confidence(s: &Scored, today: NaiveDate) -> f32 {
+    decide_one(s, &Thresholds::default(), today).confidence()
+}
+
+fn auc(pos: &[f32], neg: &[f32]) -> f64 {
+    if pos.is_empty() || neg.is_empty() {
+        return 0.0;
+    }
+    let mut wins = 0.0;
+    for p in pos {
+        for q in neg {
+            wins += if p > q {
+                1.0
+            } else if p == q {
+                0.5
+            } else {
+                0.0
+            };
+        }
+    }
+    wins / (pos.len() * neg.len()) as f64
+}
+
+/// One row of a threshold sweep.
+pub struct SweepRow {
+    pub thresholds: Thresholds,
+    pub table: Table,
+}
+
+/// Replays the decision across a grid of thresholds.
+pub fn sweep(scored: &[Scored], base: &Thresholds, today: NaiveDate) -> Vec<SweepRow> {
+    let mut rows = Vec::new();
+    for min_cov in [0.4f32, 0.5, 0.55, 0.6, 0.7] {
+        for step in 0..=24 {
+            let answer = 0.40 + 0.02 * step as f32;
+            let t = Thresholds {
+                answer,
+                clarify: (answer - 0.1).max(0.0),
+                min_coverage: min_cov,
+                ..*base
+            };
+            rows.push(SweepRow {
+                table: table(scored, &t, today),
+                thresholds: t,
+            });
+        }
+    }
+    rows
+}
+
+/// The sweep row with the most right answers among those meeting the targets (wrong
+/// ≤ `max_wrong_pct` of in-scope, ≥ `min_out_handoff_pct` of out-of-scope handed off).
+pub fn recommend(rows: &[SweepRow], max_wrong_pct: f64, min_out_handoff_pct: f64) -> Option<&SweepRow> {
+    rows.iter()
+        .filter(|r| r.table.wrong_pct() <= max_wrong_pct && r.table.out_handed_off_pct() >= min_out_handoff_pct)
+        .max_by(|a, b| {
+            a.table
+                .right
+                .cmp(&b.table.right)
+                .then(b.table.wrong.cmp(&a.table.wrong))
+        })
+}
