@@ -46,6 +46,9 @@ enum Command {
         sweep: bool,
         #[arg(long)]
         json: bool,
+        /// One line per question with its features (for tuning).
+        #[arg(long)]
+        details: bool,
     },
     /// Convert an office's existing files into corpus files.
     Import {
@@ -85,9 +88,12 @@ fn main() -> Result<()> {
             }
         }
         Command::Chat => cli::chat(&cli::open_engine(&config)?),
-        Command::Eval { file, sweep, json } => {
-            cli::eval(&cli::open_engine(&config)?, &file, sweep, json)
-        }
+        Command::Eval {
+            file,
+            sweep,
+            json,
+            details,
+        } => cli::eval(&cli::open_engine(&config)?, &file, sweep, json, details),
         Command::Import { files, into } => cli::import(&files, &into),
     }
 }

@@ -185,11 +185,20 @@ pub fn chat(engine: &Engine) -> Result<()> {
     }
 }
 
-pub fn eval(engine: &Engine, path: &std::path::Path, sweep: bool, json: bool) -> Result<()> {
+pub fn eval(
+    engine: &Engine,
+    path: &std::path::Path,
+    sweep: bool,
+    json: bool,
+    details: bool,
+) -> Result<()> {
     let questions = eval::load(path)?;
     let scored = eval::score_all(engine, &questions)?;
     let today = engine::today();
     let thresholds = engine.config().decision;
+    if details {
+        print_details(&scored, &thresholds, today);
+    }
     let report = eval::report(&scored, &thresholds, today);
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -281,4 +290,41 @@ pub fn import(files: &[std::path::PathBuf], into: &std::path::Path) -> Result<()
         into.display()
     );
     Ok(())
+}
+
+/// One line per question: what was expected, what came first, and the features.
+fn print_details(scored: &[eval::Scored], t: &crate::answer::Thresholds, today: chrono::NaiveDate) {
+    use crate::answer::Decision;
+    for s in scored {
+        let d = eval::decide_one(s, t, today);
+        let kind = match d {
+            Decision::Answer { .. } => "answer",
+            Decision::Clarify { .. } => "clarify",
+            Decision::Handoff { .. } => "handoff",
+        };
+        let cands = crate::answer::candidates(&s.retrieval.hits);
+        let (top, f) = match cands.first() {
+            Some(_) => (
+                s.retrieval.hits[cands[0]].id.as_str(),
+                crate::answer::features(&s.retrieval, &cands, 0),
+            ),
+            None => ("-", crate::answer::Features::default()),
+        };
+        let verdict = match (s.question.in_scope(), s.rank) {
+            (false, _) => "OOS",
+            (true, Some(1)) => "HIT",
+            (true, _) => "MISS",
+        };
+        println!(
+            "{verdict:4} {kind:7} conf {:.2} cov {:.2} key {:.2} ratio {:.2} margin {:.2} top {top} expect {} rank {:?} | {}",
+            d.confidence(),
+            f.coverage,
+            f.key_coverage,
+            f.score_ratio,
+            f.margin,
+            s.question.expect.join(","),
+            s.rank,
+            s.question.q
+        );
+    }
 }

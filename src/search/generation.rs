@@ -13,7 +13,7 @@ use super::SearchError;
 use super::meta::Meta;
 use super::schema::{self, KIND_FAQ, KIND_PASSAGE};
 use crate::corpus::{Corpus, Policy};
-use crate::text::{Analyzer, JiebaTokenizer, TOKENIZER_NAME, dict};
+use crate::text::{Analyzer, BIGRAM_TOKENIZER_NAME, BigramTokenizer, JiebaTokenizer, TOKENIZER_NAME, dict};
 
 pub const CURRENT_FILE: &str = "CURRENT";
 const BUILDING_SUFFIX: &str = ".building";
@@ -92,6 +92,9 @@ fn build_into(
     index
         .tokenizers()
         .register(TOKENIZER_NAME, JiebaTokenizer::new(analyzer));
+    index
+        .tokenizers()
+        .register(BIGRAM_TOKENIZER_NAME, BigramTokenizer);
     let mut writer = index.writer::<TantivyDocument>(WRITER_MEMORY)?;
 
     let total = corpus.faqs.len() + corpus.passage_count();
@@ -119,6 +122,7 @@ fn build_into(
             f.heading => "",
             f.alternatives => alternatives,
             f.body => faq.answer.as_str(),
+            f.bigrams => format!("{q}\n{a}\n{q}\n{a}\n{}", faq.answer, q = faq.question, a = alternatives),
             f.all => all,
             f.meta => meta.to_json(),
         ))?;
@@ -147,6 +151,7 @@ fn build_into(
                 f.heading => passage.heading.as_str(),
                 f.alternatives => "",
                 f.body => passage.text.as_str(),
+                f.bigrams => format!("{}\n{}\n{}", policy.title, passage.heading, passage.text),
                 f.all => all,
                 f.meta => meta.to_json(),
             ))?;

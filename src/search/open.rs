@@ -8,7 +8,7 @@ use tantivy::{Index, IndexReader, ReloadPolicy};
 use super::SearchError;
 use super::generation::{BuildSummary, current_generation, read_summary};
 use super::schema::{Fields, fields_of};
-use crate::text::{Analyzer, Dictionary, JiebaTokenizer, TOKENIZER_NAME};
+use crate::text::{Analyzer, BIGRAM_TOKENIZER_NAME, BigramTokenizer, Dictionary, JiebaTokenizer, TOKENIZER_NAME};
 
 /// One opened, immutable index generation.
 pub struct Generation {
@@ -56,6 +56,9 @@ impl Generation {
         index
             .tokenizers()
             .register(TOKENIZER_NAME, JiebaTokenizer::new(analyzer.clone()));
+        index
+            .tokenizers()
+            .register(BIGRAM_TOKENIZER_NAME, BigramTokenizer);
         let fields = fields_of(&index.schema())?;
         // The generation never changes once built, so the reader never needs reloading.
         let reader = index

@@ -4,7 +4,7 @@ use tantivy::schema::{
     Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 
-use crate::text::TOKENIZER_NAME;
+use crate::text::{BIGRAM_TOKENIZER_NAME, TOKENIZER_NAME};
 
 /// Field handles, looked up once from the schema.
 #[derive(Debug, Clone, Copy)]
@@ -27,6 +27,9 @@ pub struct Fields {
     pub all: Field,
     /// Stored JSON with citation metadata (see `search::Meta`).
     pub meta: Field,
+    /// Character bigrams of the key text (FAQ question and alternatives, passage title and
+    /// heading) and body: evidence that does not depend on how jieba cut the words.
+    pub bigrams: Field,
 }
 
 pub const KIND_FAQ: &str = "faq";
@@ -51,6 +54,14 @@ pub fn build() -> (Schema, Fields) {
         body: b.add_text_field("body", text_stored),
         all: b.add_text_field("all", text_only),
         meta: b.add_text_field("meta", STORED),
+        bigrams: b.add_text_field(
+            "bigrams",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(BIGRAM_TOKENIZER_NAME)
+                    .set_index_option(IndexRecordOption::WithFreqs),
+            ),
+        ),
     };
     (b.build(), fields)
 }
@@ -68,5 +79,6 @@ pub fn fields_of(schema: &Schema) -> tantivy::Result<Fields> {
         body: f("body")?,
         all: f("all")?,
         meta: f("meta")?,
+        bigrams: f("bigrams")?,
     })
 }

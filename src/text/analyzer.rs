@@ -44,6 +44,17 @@ impl Analyzer {
         for word in &dict.words {
             jieba.add_word(&word.word, word.freq, word.tag.as_deref());
         }
+        // Every Chinese synonym must be one token, or the group could not find it.
+        for group in &dict.synonym_groups {
+            for w in group {
+                if w.chars().any(super::normalize::is_han) && !w.contains(char::is_whitespace) {
+                    let w = normalize(w);
+                    if !jieba.has_word(&w) {
+                        jieba.add_word(&w, None, None);
+                    }
+                }
+            }
+        }
         let stemmer = Stemmer::create(Algorithm::English);
         let bare = Inner {
             jieba,
@@ -72,6 +83,24 @@ impl Analyzer {
             .into_iter()
             .filter_map(|t| seen.insert(t.text.clone()).then_some(t.text))
             .collect()
+    }
+
+    /// How much a query word should count when judging whether a record covers the
+    /// question: nouns and names fully; verbs less; adverbs, pronouns, numerals and the
+    /// like little (colloquial filler such as 现在, 大概, 多大 says nothing about the topic).
+    pub fn term_weights(&self, text: &str) -> std::collections::HashMap<String, f32> {
+        let normalized = normalize(text);
+        let mut out = std::collections::HashMap::new();
+        for tag in self.inner.jieba.tag(&normalized, true) {
+            let w = match tag.tag.chars().next() {
+                Some('v') if tag.tag == "vn" => 1.0,
+                Some('v') => 0.6,
+                Some('a' | 'd' | 'r' | 'm' | 'q' | 'c' | 'p' | 'u' | 'y' | 'e' | 'o' | 'f' | 't') => 0.3,
+                _ => 1.0,
+            };
+            out.insert(tag.word.trim().to_string(), w);
+        }
+        out
     }
 
     pub fn synonyms(&self) -> &Synonyms {

@@ -2,12 +2,14 @@
 //! user dictionary, stopwords, English stemming, synonyms, and the tantivy tokenizer.
 
 mod analyzer;
+mod bigram;
 pub mod dict;
 mod normalize;
 mod synonyms;
 mod tokenizer;
 
 pub use analyzer::{Analyzer, Term, is_single_han};
+pub use bigram::{BIGRAM_TOKENIZER_NAME, BigramTokenizer, bigrams};
 pub use dict::Dictionary;
 pub use normalize::{Lang, detect_lang, is_han, normalize};
 pub use synonyms::Synonyms;

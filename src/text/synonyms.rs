@@ -23,6 +23,15 @@ impl Synonyms {
                 }
                 let terms = analyze(written);
                 let key = terms.iter().max_by_key(|t| t.chars().count()).cloned();
+                // Only a variant that is one whole token can stand for the group
+                // (`r&d` analyses to `r` + `d`, and `r` must not become 研发).
+                let whole: String = crate::text::normalize(written)
+                    .chars()
+                    .filter(|c| c.is_alphanumeric())
+                    .collect();
+                let key = key.filter(|k| {
+                    terms.len() == 1 || k.chars().count() == whole.chars().count()
+                });
                 if let Some(key) = key
                     && !variants.contains(&key)
                 {
