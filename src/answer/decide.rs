@@ -19,6 +19,9 @@ pub struct Thresholds {
     pub min_coverage: f32,
     /// Clarify options must score at least this share of the best record's score.
     pub clarify_score_ratio: f32,
+    /// When the runner-up is this close ((best − next) / best below it) and covers the
+    /// question as well, the two are too close to call: clarify instead of guessing.
+    pub clarify_margin: f32,
 }
 
 impl Default for Thresholds {
@@ -29,6 +32,7 @@ impl Default for Thresholds {
             clarify: 0.56,
             min_coverage: 0.55,
             clarify_score_ratio: 0.75,
+            clarify_margin: 0.05,
         }
     }
 }
@@ -163,7 +167,10 @@ pub fn decide(r: &Retrieval, t: &Thresholds, today: NaiveDate) -> Decision {
     }
     let f0 = features(r, &live, 0);
     let confidence = f0.confidence();
-    if confidence >= t.answer && f0.coverage >= t.min_coverage {
+    let runner_up_as_good = live.get(1).is_some_and(|&h| {
+        f0.margin < t.clarify_margin && r.hits[h].coverage >= f0.coverage - 0.05
+    });
+    if confidence >= t.answer && f0.coverage >= t.min_coverage && !runner_up_as_good {
         return Decision::Answer {
             hit: live[0],
             confidence,

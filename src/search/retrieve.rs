@@ -306,7 +306,9 @@ fn present(
                 continue;
             };
             for &(doc, i) in docs {
-                if postings.seek(doc) == doc {
+                // `seek` may only move forward: a list already past `doc` lacks it.
+                let current = postings.doc();
+                if current == doc || (current < doc && postings.seek(doc) == doc) {
                     out[i] = true;
                 }
             }
