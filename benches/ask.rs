@@ -1,1 +1,204 @@
-fn main() {}
+//! Speed of the answering core: a whole `ask` on the shipped corpus and on the PRC laws
+//! corpus split into articles, tokenizer throughput against bare jieba-rs, re-index time
+//! and start-up time. Run with `cargo bench --bench ask`; the laws part needs
+//! ../shared/data/cn_laws_corpus beside the repository and is skipped without it.
+
+use std::fs;
+use std::hint::black_box;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use tempfile::TempDir;
+use xiaoer::config::Config;
+use xiaoer::engine::Engine;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn laws_file() -> PathBuf {
+    root().join("../shared/data/cn_laws_corpus/laws.jsonl.gz")
+}
+
+fn engine(corpus: &Path, index: &Path) -> Engine {
+    let config = Config {
+        corpus: corpus.to_path_buf(),
+        index: index.to_path_buf(),
+        ..Config::default()
+    };
+    Engine::open_or_build(config, &mut |_, _| {}).expect("index builds")
+}
+
+fn eval_questions() -> Vec<String> {
+    xiaoer::eval::load(&root().join("tests/eval"))
+        .expect("eval questions")
+        .into_iter()
+        .map(|q| q.q)
+        .collect()
+}
+
+/// Writes the laws corpus as policy files (one per law; articles become passages).
+fn laws_corpus(dir: &Path) -> Option<usize> {
+    let file = fs::File::open(laws_file()).ok()?;
+    let reader = std::io::BufReader::new(flate2::read::GzDecoder::new(file));
+    let policies = dir.join("policies");
+    fs::create_dir_all(&policies).ok()?;
+    let mut n = 0;
+    for line in reader.lines() {
+        let v: serde_json::Value = serde_json::from_str(&line.ok()?).ok()?;
+        let id = v["id"].as_str()?;
+        let title = v["title"].as_str().unwrap_or(id).replace('"', "'");
+        let text = v["text"].as_str()?;
+        let body = text.split("<!-- INFO END -->").last().unwrap_or(text);
+        if body.trim().is_empty() {
+            continue; // a few entries hold only a title
+        }
+        let front = format!(
+            "+++\nid = \"{id}\"\ntitle = \"{}\"\nissued = \"{}\"\nlang = \"zh\"\n+++\n",
+            title.replace('\\', ""),
+            v["date"].as_str().unwrap_or("")
+        );
+        fs::write(policies.join(format!("{id}.md")), front + body).ok()?;
+        n += 1;
+    }
+    Some(n)
+}
+
+/// Individual latencies, for p50/p99 (criterion reports means of batches).
+fn percentiles(engine: &Engine, questions: &[String], label: &str) {
+    let mut times: Vec<Duration> = Vec::new();
+    for _ in 0..3 {
+        for q in questions {
+            let t = Instant::now();
+            black_box(engine.ask(q));
+            times.push(t.elapsed());
+        }
+    }
+    times.sort();
+    let p = |x: f64| times[((times.len() as f64 * x) as usize).min(times.len() - 1)];
+    println!(
+        "{label}: {} asks, p50 {:?}, p90 {:?}, p99 {:?}, max {:?}",
+        times.len(),
+        p(0.50),
+        p(0.90),
+        p(0.99),
+        times[times.len() - 1]
+    );
+}
+
+fn bench_shipped(c: &mut Criterion) {
+    let dir = TempDir::new().unwrap();
+    let index = dir.path().join("index");
+    let engine = engine(&root().join("corpus"), &index);
+    let questions = eval_questions();
+    percentiles(&engine, &questions, "ask/shipped");
+    let mut i = 0;
+    c.bench_function("ask/shipped", |b| {
+        b.iter(|| {
+            i = (i + 1) % questions.len();
+            black_box(engine.ask(&questions[i]))
+        })
+    });
+
+    let mut g = c.benchmark_group("startup");
+    g.sample_size(10);
+    g.bench_function("open engine (dictionary + index)", |b| {
+        b.iter(|| {
+            let config = Config {
+                index: index.clone(),
+                ..Config::default()
+            };
+            black_box(Engine::open(config).unwrap())
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("reindex");
+    g.sample_size(10);
+    g.bench_function("shipped corpus", |b| {
+        b.iter(|| engine.reindex(&mut |_, _| {}).unwrap())
+    });
+    g.finish();
+}
+
+fn bench_tokenizer(c: &mut Criterion) {
+    let corpus = xiaoer::corpus::load(&root().join("corpus")).unwrap();
+    let text: String = corpus
+        .policies
+        .iter()
+        .flat_map(|p| p.passages.iter().map(|x| x.text.as_str()))
+        .chain(corpus.faqs.iter().map(|f| f.answer.as_str()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let analyzer = xiaoer::text::Analyzer::new(&corpus.dictionary);
+    let mut g = c.benchmark_group("tokenize");
+    g.throughput(Throughput::Bytes(text.len() as u64));
+    g.sample_size(20);
+    g.bench_function("bare jieba-rs cut_for_search", |b| {
+        b.iter(|| black_box(analyzer.jieba().cut_for_search(&text, true).len()))
+    });
+    // What indexing runs: our tokenizer through tantivy's TokenStream interface.
+    g.bench_function("xiaoer tokenizer (tantivy TokenStream)", |b| {
+        use tantivy::tokenizer::{TokenStream, Tokenizer};
+        let mut tokenizer = xiaoer::text::JiebaTokenizer::new(analyzer.clone());
+        b.iter(|| {
+            let mut stream = tokenizer.token_stream(&text);
+            let mut n = 0;
+            while stream.advance() {
+                n += stream.token().text.len();
+            }
+            black_box(n)
+        })
+    });
+    g.finish();
+}
+
+fn bench_laws(c: &mut Criterion) {
+    let dir = TempDir::new().unwrap();
+    let corpus = dir.path().join("corpus");
+    let Some(n) = laws_corpus(&corpus) else {
+        println!(
+            "laws corpus not found at {}; skipped",
+            laws_file().display()
+        );
+        return;
+    };
+    let started = Instant::now();
+    let summary = xiaoer::engine::reindex(&corpus, &dir.path().join("index"), &mut |_, _| {})
+        .expect("laws corpus indexes");
+    println!(
+        "reindex/laws: {n} laws, {} passages in {:.1}s",
+        summary.passages,
+        started.elapsed().as_secs_f64()
+    );
+    let engine = engine(&corpus, &dir.path().join("index"));
+    let mut questions = eval_questions();
+    questions.extend(
+        [
+            "有限责任公司股东认缴出资的期限是多久",
+            "劳动合同解除时经济补偿怎么计算",
+            "外国人在中国工作需要办理什么许可",
+            "企业所得税的税率是多少",
+            "个人所得税专项附加扣除有哪些",
+            "行政复议的申请期限",
+        ]
+        .map(String::from),
+    );
+    percentiles(&engine, &questions, "ask/laws");
+    let mut i = 0;
+    c.bench_function("ask/laws", |b| {
+        b.iter(|| {
+            i = (i + 1) % questions.len();
+            black_box(engine.ask(&questions[i]))
+        })
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(Duration::from_secs(5)).warm_up_time(Duration::from_secs(1));
+    targets = bench_shipped, bench_tokenizer, bench_laws
+}
+criterion_main!(benches);

@@ -106,8 +106,11 @@ mod tests {
 
     #[test]
     fn unknown_key_names_its_line() {
-        let e = Config::parse("addr = \"127.0.0.1:1\"\ncorpsu = \"x\"\n", Path::new("x.toml"))
-            .unwrap_err();
+        let e = Config::parse(
+            "addr = \"127.0.0.1:1\"\ncorpsu = \"x\"\n",
+            Path::new("x.toml"),
+        )
+        .unwrap_err();
         assert_eq!(e.line, 2, "{e}");
     }
 }

@@ -173,8 +173,12 @@ impl Engine {
 
 fn too_long(question: &str, lang: Lang, max: usize) -> Reply {
     let text = match lang {
-        Lang::Zh => format!("您的消息过长（超过 {max} 字）。请把问题精简为一两句话再发送，或发送“转人工”联系专员。"),
-        Lang::En => format!("Your message is too long (over {max} characters). Please shorten it to one or two sentences, or send \"human\" to reach a commissioner."),
+        Lang::Zh => format!(
+            "您的消息过长（超过 {max} 字）。请把问题精简为一两句话再发送，或发送“转人工”联系专员。"
+        ),
+        Lang::En => format!(
+            "Your message is too long (over {max} characters). Please shorten it to one or two sentences, or send \"human\" to reach a commissioner."
+        ),
     };
     Reply {
         question: question.chars().take(200).collect(),

@@ -117,7 +117,11 @@ pub struct Table {
 
 impl Table {
     fn pct(n: usize, d: usize) -> f64 {
-        if d == 0 { 0.0 } else { 100.0 * n as f64 / d as f64 }
+        if d == 0 {
+            0.0
+        } else {
+            100.0 * n as f64 / d as f64
+        }
     }
     pub fn wrong_pct(&self) -> f64 {
         Table::pct(self.wrong, self.in_scope)
@@ -155,7 +159,8 @@ pub fn table(scored: &[Scored], t: &Thresholds, today: NaiveDate) -> Table {
     for s in scored {
         let d = decide_one(s, t, today);
         let id_of = |i: usize| s.retrieval.hits.get(i).map(|h| h.id.as_str());
-        let expected = |i: usize| id_of(i).is_some_and(|id| s.question.expect.iter().any(|e| e == id));
+        let expected =
+            |i: usize| id_of(i).is_some_and(|id| s.question.expect.iter().any(|e| e == id));
         if s.question.in_scope() {
             tb.in_scope += 1;
             match d {
@@ -184,7 +189,13 @@ pub fn table(scored: &[Scored], t: &Thresholds, today: NaiveDate) -> Table {
 pub fn report(scored: &[Scored], t: &Thresholds, today: NaiveDate) -> Report {
     let inscope: Vec<&Scored> = scored.iter().filter(|s| s.question.in_scope()).collect();
     let n = inscope.len().max(1) as f64;
-    let recall_at = |k: usize| inscope.iter().filter(|s| s.rank.is_some_and(|r| r <= k)).count() as f64 / n;
+    let recall_at = |k: usize| {
+        inscope
+            .iter()
+            .filter(|s| s.rank.is_some_and(|r| r <= k))
+            .count() as f64
+            / n
+    };
     let mrr = inscope
         .iter()
         .map(|s| s.rank.map(|r| 1.0 / r as f64).unwrap_or(0.0))
@@ -266,9 +277,16 @@ pub fn sweep(scored: &[Scored], base: &Thresholds, today: NaiveDate) -> Vec<Swee
 
 /// The sweep row with the most right answers among those meeting the targets (wrong
 /// ≤ `max_wrong_pct` of in-scope, ≥ `min_out_handoff_pct` of out-of-scope handed off).
-pub fn recommend(rows: &[SweepRow], max_wrong_pct: f64, min_out_handoff_pct: f64) -> Option<&SweepRow> {
+pub fn recommend(
+    rows: &[SweepRow],
+    max_wrong_pct: f64,
+    min_out_handoff_pct: f64,
+) -> Option<&SweepRow> {
     rows.iter()
-        .filter(|r| r.table.wrong_pct() <= max_wrong_pct && r.table.out_handed_off_pct() >= min_out_handoff_pct)
+        .filter(|r| {
+            r.table.wrong_pct() <= max_wrong_pct
+                && r.table.out_handed_off_pct() >= min_out_handoff_pct
+        })
         .max_by(|a, b| {
             a.table
                 .right

@@ -2,12 +2,12 @@
 //! office's policy documents and FAQs, and hands the conversation to a human commissioner
 //! when it is unsure. This crate is the library; `main.rs` is only the command line.
 
+pub mod answer;
+pub mod cli;
+pub mod config;
 pub mod corpus;
+pub mod engine;
 pub mod error;
+pub mod eval;
 pub mod search;
 pub mod text;
-pub mod answer;
-pub mod config;
-pub mod engine;
-pub mod eval;
-pub mod cli;

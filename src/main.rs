@@ -9,7 +9,11 @@ use xiaoer::cli;
 use xiaoer::config::Config;
 
 #[derive(Parser)]
-#[command(name = "xiaoer", version, about = "Investor-service chat bot: answers from policies and FAQs, hands off to commissioners")]
+#[command(
+    name = "xiaoer",
+    version,
+    about = "Investor-service chat bot: answers from policies and FAQs, hands off to commissioners"
+)]
 struct Cli {
     /// Config file (TOML); defaults to ./xiaoer.toml when present.
     #[arg(long, global = true)]
@@ -64,8 +68,7 @@ enum Command {
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();

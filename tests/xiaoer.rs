@@ -82,7 +82,11 @@ fn run(args: &[&str], stdin: &str) -> (bool, String, String) {
 #[test]
 fn shipped_corpus_has_what_the_office_needs() {
     let corpus = xiaoer::corpus::load(&shipped_corpus()).expect("shipped corpus parses");
-    assert!(corpus.policies.len() >= 30, "{} policies", corpus.policies.len());
+    assert!(
+        corpus.policies.len() >= 30,
+        "{} policies",
+        corpus.policies.len()
+    );
     assert!(corpus.faqs.len() >= 250, "{} FAQs", corpus.faqs.len());
     let english = corpus
         .faqs
@@ -102,7 +106,10 @@ fn shipped_corpus_has_what_the_office_needs() {
     let questions = xiaoer::eval::load(&root().join("tests/eval")).unwrap();
     let in_scope = questions.iter().filter(|q| q.in_scope()).count();
     assert!(in_scope >= 200, "{in_scope} in-scope eval questions");
-    assert!(questions.len() - in_scope >= 80, "too few out-of-scope questions");
+    assert!(
+        questions.len() - in_scope >= 80,
+        "too few out-of-scope questions"
+    );
 }
 
 #[test]
@@ -113,9 +120,17 @@ fn quality_targets_hold_on_the_shipped_corpus() {
     let report = xiaoer::eval::report(&scored, &engine.config().decision, xiaoer::engine::today());
     let t = report.table;
     println!("{report:?}");
-    assert!(report.recall_at_1 >= 0.90, "Recall@1 {:.3}", report.recall_at_1);
+    assert!(
+        report.recall_at_1 >= 0.90,
+        "Recall@1 {:.3}",
+        report.recall_at_1
+    );
     assert!(t.wrong_pct() <= 3.0, "answered wrong {:.1}%", t.wrong_pct());
-    assert!(t.out_handed_off_pct() >= 90.0, "out of scope handed off {:.1}%", t.out_handed_off_pct());
+    assert!(
+        t.out_handed_off_pct() >= 90.0,
+        "out of scope handed off {:.1}%",
+        t.out_handed_off_pct()
+    );
 }
 
 // ---- the decision ----
@@ -126,7 +141,11 @@ fn answers_a_faq_word_for_word_with_its_source() {
     let reply = engine.ask("高新技术企业的企业所得税税率是多少？");
     assert_eq!(reply.kind, Kind::Answer, "{reply:#?}");
     let corpus = xiaoer::corpus::load(&shipped_corpus()).unwrap();
-    let faq = corpus.faqs.iter().find(|f| f.id == reply.sources[0].id).expect("a FAQ");
+    let faq = corpus
+        .faqs
+        .iter()
+        .find(|f| f.id == reply.sources[0].id)
+        .expect("a FAQ");
     assert_eq!(reply.text, faq.answer);
     assert!(reply.text.contains("15%"));
     assert!(reply.sources[0].in_force);
@@ -138,7 +157,11 @@ fn english_question_gets_an_english_reply() {
     let (_dir, engine) = engine_for(&shipped_corpus());
     let reply = engine.ask("What is the HNTE corporate income tax rate?");
     assert_eq!(reply.kind, Kind::Answer, "{reply:#?}");
-    assert!(reply.sources[0].id.starts_with("faq-en-"), "{:?}", reply.sources[0].id);
+    assert!(
+        reply.sources[0].id.starts_with("faq-en-"),
+        "{:?}",
+        reply.sources[0].id
+    );
     let handoff = engine.ask("Who will win the football world cup?");
     assert_eq!(handoff.kind, Kind::Handoff);
     assert!(handoff.text.contains("commissioner"), "{}", handoff.text);
@@ -147,7 +170,11 @@ fn english_question_gets_an_english_reply() {
 #[test]
 fn out_of_scope_questions_are_handed_off_with_what_was_found() {
     let (_dir, engine) = engine_for(&shipped_corpus());
-    for q in ["明天无锡会下雨吗", "苏州工业园区的人才补贴是多少", "房东不退押金怎么办"] {
+    for q in [
+        "明天无锡会下雨吗",
+        "苏州工业园区的人才补贴是多少",
+        "房东不退押金怎么办",
+    ] {
         let reply = engine.ask(q);
         assert_eq!(reply.kind, Kind::Handoff, "{q}: {reply:#?}");
         assert!(reply.reason.is_some());
@@ -171,7 +198,13 @@ fn asking_for_a_person_hands_off_at_once() {
 #[test]
 fn greetings_thanks_and_empty_input_get_canned_replies() {
     let (_dir, engine) = engine_for(&tiny_corpus());
-    for (q, reason) in [("你好", "greeting"), ("谢谢！", "thanks"), ("", "empty"), ("🙂", "empty"), ("hello", "greeting")] {
+    for (q, reason) in [
+        ("你好", "greeting"),
+        ("谢谢！", "thanks"),
+        ("", "empty"),
+        ("🙂", "empty"),
+        ("hello", "greeting"),
+    ] {
         let reply = engine.ask(q);
         assert_eq!(reply.reason.as_deref(), Some(reason), "{q:?}");
         assert!(reply.sources.is_empty());
@@ -186,7 +219,10 @@ fn close_calls_are_clarified_with_options() {
     assert_eq!(reply.kind, Kind::Clarify, "{reply:#?}");
     let ids: Vec<&str> = reply.options.iter().map(|o| o.id.as_str()).collect();
     assert!((2..=4).contains(&ids.len()));
-    assert!(ids.contains(&"tiny-faq-rent-a") && ids.contains(&"tiny-faq-rent-b"), "{ids:?}");
+    assert!(
+        ids.contains(&"tiny-faq-rent-a") && ids.contains(&"tiny-faq-rent-b"),
+        "{ids:?}"
+    );
 }
 
 #[test]
@@ -195,7 +231,11 @@ fn expired_policies_are_never_cited_as_in_force() {
     let reply = engine.ask("新建公共停车场每个泊位补贴多少");
     assert_eq!(reply.kind, Kind::Handoff, "{reply:#?}");
     assert_eq!(reply.reason.as_deref(), Some("expired_only"));
-    let src = reply.sources.iter().find(|s| s.id == "tiny-expired").expect("found it");
+    let src = reply
+        .sources
+        .iter()
+        .find(|s| s.id == "tiny-expired")
+        .expect("found it");
     assert!(!src.in_force);
 }
 
@@ -215,9 +255,26 @@ fn query_syntax_and_hostile_input_never_fail() {
     let (_dir, engine) = engine_for(&shipped_corpus());
     let huge = "税".repeat(200_000);
     let inputs = [
-        "\"", ":", "AND", "*", "(", ")", "高企 AND 税率", "title:高企", "税率^3", "\"高企\" OR (外资 AND",
-        "+-!~[]{}\\/", "a\u{0}b\u{7}c", "\u{202E}反转", "🚀🚀🚀 高企？？？", "NOT", "*:*", "||&&",
-        &huge, "SELECT * FROM users;--", "<script>alert(1)</script>",
+        "\"",
+        ":",
+        "AND",
+        "*",
+        "(",
+        ")",
+        "高企 AND 税率",
+        "title:高企",
+        "税率^3",
+        "\"高企\" OR (外资 AND",
+        "+-!~[]{}\\/",
+        "a\u{0}b\u{7}c",
+        "\u{202E}反转",
+        "🚀🚀🚀 高企？？？",
+        "NOT",
+        "*:*",
+        "||&&",
+        &huge,
+        "SELECT * FROM users;--",
+        "<script>alert(1)</script>",
     ];
     for q in inputs {
         let reply = engine.ask(q);
@@ -237,27 +294,50 @@ fn ask_json_lines_keep_their_shape() {
     let index = dir.path().join("index");
     let corpus = shipped_corpus();
     let (ok, out, err) = run(
-        &["--corpus", corpus.to_str().unwrap(), "--index", index.to_str().unwrap(), "ask", "--json", "-"],
+        &[
+            "--corpus",
+            corpus.to_str().unwrap(),
+            "--index",
+            index.to_str().unwrap(),
+            "ask",
+            "--json",
+            "-",
+        ],
         "高企税率是多少\n明天天气怎么样\n转人工\n\"AND:*(\n",
     );
     assert!(ok, "{err}");
-    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 4);
     for v in &lines {
-        for key in ["question", "kind", "text", "confidence", "reason", "sources", "options"] {
+        for key in [
+            "question",
+            "kind",
+            "text",
+            "confidence",
+            "reason",
+            "sources",
+            "options",
+        ] {
             assert!(v.get(key).is_some(), "missing {key} in {v}");
         }
         let c = v["confidence"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&c));
         for s in v["sources"].as_array().unwrap() {
-            for key in ["id", "passage", "title", "issuer", "doc_no", "issued", "url", "in_force", "score"] {
+            for key in [
+                "id", "passage", "title", "issuer", "doc_no", "issued", "url", "in_force", "score",
+            ] {
                 assert!(s.get(key).is_some(), "missing source.{key}");
             }
         }
     }
     assert_eq!(lines[0]["kind"], "answer");
     assert_eq!(lines[1]["kind"], "handoff");
-    assert!(!lines[1]["sources"].as_array().unwrap().is_empty() || lines[1]["reason"] == "no_match");
+    assert!(
+        !lines[1]["sources"].as_array().unwrap().is_empty() || lines[1]["reason"] == "no_match"
+    );
     assert_eq!(lines[2]["reason"], "asked_for_person");
     // The index was built on first use.
     assert!(index.join("CURRENT").is_file());
@@ -269,13 +349,22 @@ fn chat_holds_a_conversation_in_the_terminal() {
     let index = dir.path().join("index");
     let tiny = tiny_corpus();
     let (ok, out, err) = run(
-        &["--corpus", tiny.to_str().unwrap(), "--index", index.to_str().unwrap(), "chat"],
+        &[
+            "--corpus",
+            tiny.to_str().unwrap(),
+            "--index",
+            index.to_str().unwrap(),
+            "chat",
+        ],
         "你好\n人才公寓租金补贴\n1\n转人工\n",
     );
     assert!(ok, "{err}");
     assert!(out.contains("您好"), "{out}");
     assert!(out.contains("[clarify"), "{out}");
-    assert!(out.contains("测试答案"), "choosing option 1 answers it: {out}");
+    assert!(
+        out.contains("测试答案"),
+        "choosing option 1 answers it: {out}"
+    );
     assert!(out.contains("asked_for_person"), "{out}");
 }
 
@@ -284,7 +373,16 @@ fn reindex_prints_a_summary() {
     let dir = TempDir::new().unwrap();
     let index = dir.path().join("index");
     let tiny = tiny_corpus();
-    let (ok, out, err) = run(&["--corpus", tiny.to_str().unwrap(), "--index", index.to_str().unwrap(), "reindex"], "");
+    let (ok, out, err) = run(
+        &[
+            "--corpus",
+            tiny.to_str().unwrap(),
+            "--index",
+            index.to_str().unwrap(),
+            "reindex",
+        ],
+        "",
+    );
     assert!(ok, "{err}");
     assert!(out.contains("2 documents, 3 passages, 3 FAQs"), "{out}");
 }
@@ -295,12 +393,23 @@ fn import_brings_office_files_into_a_working_corpus() {
     let csv = dir.path().join("office-faq.csv");
     fs::write(&csv, "id,question,alternatives,answer,tags\nwx-1,停车位怎么申请,停车证|车位申请,到园区物业申请停车证。,园区\n").unwrap();
     let txt = dir.path().join("rent-notice.txt");
-    fs::write(&txt, "关于减免园区租金的通知\n一、对入驻企业减免三个月租金。\n二、申请截止时间为年底。\n").unwrap();
+    fs::write(
+        &txt,
+        "关于减免园区租金的通知\n一、对入驻企业减免三个月租金。\n二、申请截止时间为年底。\n",
+    )
+    .unwrap();
     let jsonl = dir.path().join("docs.jsonl");
     fs::write(&jsonl, "{\"docid\": \"d42\", \"text\": \"关于延期缴纳社保的通知\\n企业可以申请延期缴纳社会保险费。\"}\n").unwrap();
     let corpus = dir.path().join("corpus");
     let (ok, out, err) = run(
-        &["import", csv.to_str().unwrap(), txt.to_str().unwrap(), jsonl.to_str().unwrap(), "--into", corpus.to_str().unwrap()],
+        &[
+            "import",
+            csv.to_str().unwrap(),
+            txt.to_str().unwrap(),
+            jsonl.to_str().unwrap(),
+            "--into",
+            corpus.to_str().unwrap(),
+        ],
         "",
     );
     assert!(ok, "{err}");
@@ -321,7 +430,9 @@ fn a_malformed_corpus_file_names_file_and_line_and_the_old_index_keeps_serving()
     let before = engine.generation().name.clone();
 
     let bad = corpus.join("policies/tiny-tax.md");
-    let text = fs::read_to_string(&bad).unwrap().replace("issued = \"2024-01-01\"", "issued = \"2024-13-01\"");
+    let text = fs::read_to_string(&bad)
+        .unwrap()
+        .replace("issued = \"2024-01-01\"", "issued = \"2024-13-01\"");
     fs::write(&bad, text).unwrap();
     let err = engine.reindex(&mut |_, _| {}).unwrap_err().to_string();
     assert!(err.contains("tiny-tax.md:6"), "{err}");
@@ -330,14 +441,30 @@ fn a_malformed_corpus_file_names_file_and_line_and_the_old_index_keeps_serving()
 
     // Through the CLI too: non-zero exit, file and line on stderr.
     let faqs = corpus.join("faqs/tiny.toml");
-    fs::write(&bad, fs::read_to_string(tiny_corpus().join("policies/tiny-tax.md")).unwrap()).unwrap();
+    fs::write(
+        &bad,
+        fs::read_to_string(tiny_corpus().join("policies/tiny-tax.md")).unwrap(),
+    )
+    .unwrap();
     fs::write(&faqs, "[[faq]]\nid = \"x\"\nquestion = \"q\"\nanswer = \"a\"\n\n[[faq]]\nid = \"x\"\nquestion = \"q2\"\nanswer = \"a2\"\n").unwrap();
     let index = engine.config().index.clone();
-    let (ok, _, err) = run(&["--corpus", corpus.to_str().unwrap(), "--index", index.to_str().unwrap(), "reindex"], "");
+    let (ok, _, err) = run(
+        &[
+            "--corpus",
+            corpus.to_str().unwrap(),
+            "--index",
+            index.to_str().unwrap(),
+            "reindex",
+        ],
+        "",
+    );
     assert!(!ok);
     assert!(err.contains("tiny.toml:7"), "{err}");
     assert!(err.contains("previous index keeps serving"), "{err}");
-    assert_eq!(xiaoer::search::current_generation(&index).unwrap().0, before);
+    assert_eq!(
+        xiaoer::search::current_generation(&index).unwrap().0,
+        before
+    );
 }
 
 #[test]
@@ -365,7 +492,9 @@ fn reindex_while_queries_run_switches_without_failures() {
     for round in 0..3 {
         // Each round changes the corpus a little; the new answer must appear.
         let faqs = corpus.join("faqs/tiny.toml");
-        let text = fs::read_to_string(&faqs).unwrap().replace("测试答案A", &format!("测试答案A{round}"));
+        let text = fs::read_to_string(&faqs)
+            .unwrap()
+            .replace("测试答案A", &format!("测试答案A{round}"));
         fs::write(&faqs, text).unwrap();
         engine.reindex(&mut |_, _| {}).unwrap();
     }
@@ -375,7 +504,12 @@ fn reindex_while_queries_run_switches_without_failures() {
     }
     assert!(answered.load(Ordering::Relaxed) > 0);
     assert_ne!(engine.generation().name, first);
-    assert!(engine.ask("人才公寓租金补贴怎么申请？").text.contains("测试答案A2"));
+    assert!(
+        engine
+            .ask("人才公寓租金补贴怎么申请？")
+            .text
+            .contains("测试答案A2")
+    );
 }
 
 #[test]
@@ -386,11 +520,31 @@ fn another_process_reindexing_is_picked_up_without_restart() {
     let (_idx, engine) = engine_for(&corpus);
     let index = engine.config().index.clone();
     let faqs = corpus.join("faqs/tiny.toml");
-    fs::write(&faqs, fs::read_to_string(&faqs).unwrap().replace("测试答案B", "新版答案B")).unwrap();
-    let (ok, _, err) = run(&["--corpus", corpus.to_str().unwrap(), "--index", index.to_str().unwrap(), "reindex"], "");
+    fs::write(
+        &faqs,
+        fs::read_to_string(&faqs)
+            .unwrap()
+            .replace("测试答案B", "新版答案B"),
+    )
+    .unwrap();
+    let (ok, _, err) = run(
+        &[
+            "--corpus",
+            corpus.to_str().unwrap(),
+            "--index",
+            index.to_str().unwrap(),
+            "reindex",
+        ],
+        "",
+    );
     assert!(ok, "{err}");
     assert!(engine.reload().unwrap());
-    assert!(engine.ask("人才公寓租金补贴怎么计算？").text.contains("新版答案B"));
+    assert!(
+        engine
+            .ask("人才公寓租金补贴怎么计算？")
+            .text
+            .contains("新版答案B")
+    );
 }
 
 #[test]
@@ -409,19 +563,39 @@ fn a_killed_reindex_leaves_the_previous_generation_serving() {
     }
     let index = dir.path().join("index");
     let tiny = tiny_corpus();
-    let (ok, _, err) = run(&["--corpus", tiny.to_str().unwrap(), "--index", index.to_str().unwrap(), "reindex"], "");
+    let (ok, _, err) = run(
+        &[
+            "--corpus",
+            tiny.to_str().unwrap(),
+            "--index",
+            index.to_str().unwrap(),
+            "reindex",
+        ],
+        "",
+    );
     assert!(ok, "{err}");
     let before = xiaoer::search::current_generation(&index).unwrap().0;
 
     let mut child = xiaoer()
-        .args(["--corpus", corpus.to_str().unwrap(), "--index", index.to_str().unwrap(), "reindex"])
+        .args([
+            "--corpus",
+            corpus.to_str().unwrap(),
+            "--index",
+            index.to_str().unwrap(),
+            "reindex",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     // Wait until the build has started writing, then kill -9.
     let started = std::time::Instant::now();
-    while !fs::read_dir(&index).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().ends_with(".building")) {
+    while !fs::read_dir(&index).unwrap().any(|e| {
+        e.unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".building")
+    }) {
         assert!(started.elapsed().as_secs() < 60, "build never started");
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
@@ -429,12 +603,28 @@ fn a_killed_reindex_leaves_the_previous_generation_serving() {
     child.kill().unwrap();
     child.wait().unwrap();
 
-    assert_eq!(xiaoer::search::current_generation(&index).unwrap().0, before);
-    let config = Config { corpus: tiny.clone(), index: index.clone(), ..Config::default() };
+    assert_eq!(
+        xiaoer::search::current_generation(&index).unwrap().0,
+        before
+    );
+    let config = Config {
+        corpus: tiny.clone(),
+        index: index.clone(),
+        ..Config::default()
+    };
     let engine = Engine::open(config).unwrap();
     assert_eq!(engine.ask("高新技术企业税率").kind, Kind::Answer);
     // The next re-index cleans up what the killed one left.
     engine.reindex(&mut |_, _| {}).unwrap();
-    let leftovers = fs::read_dir(&index).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".building")).count();
+    let leftovers = fs::read_dir(&index)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".building")
+        })
+        .count();
     assert_eq!(leftovers, 0);
 }

@@ -86,9 +86,18 @@ impl HandoffReason {
 /// What to do, with indexes into `Retrieval::hits`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
-    Answer { hit: usize, confidence: f32 },
-    Clarify { hits: Vec<usize>, confidence: f32 },
-    Handoff { reason: HandoffReason, confidence: f32 },
+    Answer {
+        hit: usize,
+        confidence: f32,
+    },
+    Clarify {
+        hits: Vec<usize>,
+        confidence: f32,
+    },
+    Handoff {
+        reason: HandoffReason,
+        confidence: f32,
+    },
 }
 
 impl Decision {
@@ -167,9 +176,9 @@ pub fn decide(r: &Retrieval, t: &Thresholds, today: NaiveDate) -> Decision {
     }
     let f0 = features(r, &live, 0);
     let confidence = f0.confidence();
-    let runner_up_as_good = live.get(1).is_some_and(|&h| {
-        f0.margin < t.clarify_margin && r.hits[h].coverage >= f0.coverage - 0.05
-    });
+    let runner_up_as_good = live
+        .get(1)
+        .is_some_and(|&h| f0.margin < t.clarify_margin && r.hits[h].coverage >= f0.coverage - 0.05);
     if confidence >= t.answer && f0.coverage >= t.min_coverage && !runner_up_as_good {
         return Decision::Answer {
             hit: live[0],
@@ -180,16 +189,14 @@ pub fn decide(r: &Retrieval, t: &Thresholds, today: NaiveDate) -> Decision {
     let close: Vec<usize> = (0..live.len().min(4))
         .filter(|&i| {
             let h = &r.hits[live[i]];
-            h.score >= top_score * t.clarify_score_ratio
-                && h.coverage >= t.min_coverage
-                && {
-                    // Judge each option without the margin: the options are close by design.
-                    let f = Features {
-                        margin: 0.4,
-                        ..features(r, &live, i)
-                    };
-                    f.confidence() >= t.clarify
-                }
+            h.score >= top_score * t.clarify_score_ratio && h.coverage >= t.min_coverage && {
+                // Judge each option without the margin: the options are close by design.
+                let f = Features {
+                    margin: 0.4,
+                    ..features(r, &live, i)
+                };
+                f.confidence() >= t.clarify
+            }
         })
         .map(|i| live[i])
         .collect();

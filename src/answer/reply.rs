@@ -53,10 +53,18 @@ const MAX_SOURCES: usize = 5;
 
 pub fn smalltalk(question: &str, kind: SmallTalk, lang: Lang) -> Reply {
     let text = match (kind, lang) {
-        (SmallTalk::Empty, Lang::Zh) => "请输入您的问题，例如：“外资企业注册需要哪些材料？”如需人工服务，请发送“转人工”。",
-        (SmallTalk::Empty, Lang::En) => "Please type your question, e.g. \"How do I register a foreign-invested company?\" To talk to a person, send \"human\".",
-        (SmallTalk::Greeting, Lang::Zh) => "您好！我是投资服务助手小二，可以解答企业开办、外资、税收、用地、人才、签证等政策问题，并注明出处。需要人工服务请发送“转人工”。",
-        (SmallTalk::Greeting, Lang::En) => "Hello! I'm xiaoer, the investment-service assistant. Ask me about company set-up, foreign investment, tax, land, talent or visas; I cite my sources. To talk to a commissioner, send \"human\".",
+        (SmallTalk::Empty, Lang::Zh) => {
+            "请输入您的问题，例如：“外资企业注册需要哪些材料？”如需人工服务，请发送“转人工”。"
+        }
+        (SmallTalk::Empty, Lang::En) => {
+            "Please type your question, e.g. \"How do I register a foreign-invested company?\" To talk to a person, send \"human\"."
+        }
+        (SmallTalk::Greeting, Lang::Zh) => {
+            "您好！我是投资服务助手小二，可以解答企业开办、外资、税收、用地、人才、签证等政策问题，并注明出处。需要人工服务请发送“转人工”。"
+        }
+        (SmallTalk::Greeting, Lang::En) => {
+            "Hello! I'm xiaoer, the investment-service assistant. Ask me about company set-up, foreign investment, tax, land, talent or visas; I cite my sources. To talk to a commissioner, send \"human\"."
+        }
         (SmallTalk::Thanks, Lang::Zh) => "不客气！还有其他问题随时问我。",
         (SmallTalk::Thanks, Lang::En) => "You're welcome! Ask me anything else any time.",
         (SmallTalk::Goodbye, Lang::Zh) => "再见，祝您投资顺利！",
@@ -139,12 +147,24 @@ pub fn compose(
 
 pub fn handoff_text(reason: HandoffReason, lang: Lang) -> &'static str {
     match (reason, lang) {
-        (HandoffReason::AskedForPerson, Lang::Zh) => "好的，正在为您转接招商护商专员。专员接手后会在本对话中直接回复您。",
-        (HandoffReason::AskedForPerson, Lang::En) => "Sure, I'm handing you over to an investment commissioner, who will reply in this chat.",
-        (HandoffReason::ExpiredOnly, Lang::Zh) => "我找到的相关政策已经失效。为避免误导，已为您转接招商护商专员核实现行规定，专员会在本对话中回复您。",
-        (HandoffReason::ExpiredOnly, Lang::En) => "The policies I found on this have expired. To avoid misleading you, I'm handing you over to an investment commissioner to confirm the current rules; they will reply in this chat.",
-        (_, Lang::Zh) => "这个问题我没有把握准确回答。为避免误导，已为您转接招商护商专员，专员会在本对话中回复您。",
-        (_, Lang::En) => "I'm not sure I can answer this accurately. To avoid misleading you, I'm handing you over to an investment commissioner, who will reply in this chat.",
+        (HandoffReason::AskedForPerson, Lang::Zh) => {
+            "好的，正在为您转接招商护商专员。专员接手后会在本对话中直接回复您。"
+        }
+        (HandoffReason::AskedForPerson, Lang::En) => {
+            "Sure, I'm handing you over to an investment commissioner, who will reply in this chat."
+        }
+        (HandoffReason::ExpiredOnly, Lang::Zh) => {
+            "我找到的相关政策已经失效。为避免误导，已为您转接招商护商专员核实现行规定，专员会在本对话中回复您。"
+        }
+        (HandoffReason::ExpiredOnly, Lang::En) => {
+            "The policies I found on this have expired. To avoid misleading you, I'm handing you over to an investment commissioner to confirm the current rules; they will reply in this chat."
+        }
+        (_, Lang::Zh) => {
+            "这个问题我没有把握准确回答。为避免误导，已为您转接招商护商专员，专员会在本对话中回复您。"
+        }
+        (_, Lang::En) => {
+            "I'm not sure I can answer this accurately. To avoid misleading you, I'm handing you over to an investment commissioner, who will reply in this chat."
+        }
     }
 }
 
@@ -158,8 +178,20 @@ fn answer_text(h: &Hit, lang: Lang) -> String {
         format!("（{}）", h.meta.doc_no)
     };
     match lang {
-        Lang::Zh => format!("根据《{}》{}{}：\n{}", h.title, doc_no, heading_suffix(h), h.body),
-        Lang::En => format!("From 《{}》{}{}:\n{}", h.title, doc_no, heading_suffix(h), h.body),
+        Lang::Zh => format!(
+            "根据《{}》{}{}：\n{}",
+            h.title,
+            doc_no,
+            heading_suffix(h),
+            h.body
+        ),
+        Lang::En => format!(
+            "From 《{}》{}{}:\n{}",
+            h.title,
+            doc_no,
+            heading_suffix(h),
+            h.body
+        ),
     }
 }
 

@@ -38,17 +38,72 @@ pub fn classify(text: &str) -> Option<SmallTalk> {
         return Some(SmallTalk::Empty);
     }
     const GREETINGS: &[&str] = &[
-        "你好", "您好", "你好呀", "你好啊", "hi", "hello", "hey", "嗨", "哈喽", "在吗", "在不在",
-        "有人吗", "早上好", "上午好", "下午好", "晚上好", "早", "goodmorning", "goodafternoon",
-        "goodevening", "大家好", "helloxiaoer", "hixiaoer", "小二", "你好小二", "start",
+        "你好",
+        "您好",
+        "你好呀",
+        "你好啊",
+        "hi",
+        "hello",
+        "hey",
+        "嗨",
+        "哈喽",
+        "在吗",
+        "在不在",
+        "有人吗",
+        "早上好",
+        "上午好",
+        "下午好",
+        "晚上好",
+        "早",
+        "goodmorning",
+        "goodafternoon",
+        "goodevening",
+        "大家好",
+        "helloxiaoer",
+        "hixiaoer",
+        "小二",
+        "你好小二",
+        "start",
     ];
     const THANKS: &[&str] = &[
-        "谢谢", "谢谢你", "谢谢您", "多谢", "感谢", "非常感谢", "太感谢了", "谢啦", "thanks",
-        "thankyou", "thx", "thankyouverymuch", "thanksalot", "好的谢谢", "ok谢谢", "明白了谢谢",
-        "收到谢谢", "好的", "好", "ok", "okay", "收到", "明白了", "了解", "知道了", "great",
-        "cool", "gotit",
+        "谢谢",
+        "谢谢你",
+        "谢谢您",
+        "多谢",
+        "感谢",
+        "非常感谢",
+        "太感谢了",
+        "谢啦",
+        "thanks",
+        "thankyou",
+        "thx",
+        "thankyouverymuch",
+        "thanksalot",
+        "好的谢谢",
+        "ok谢谢",
+        "明白了谢谢",
+        "收到谢谢",
+        "好的",
+        "好",
+        "ok",
+        "okay",
+        "收到",
+        "明白了",
+        "了解",
+        "知道了",
+        "great",
+        "cool",
+        "gotit",
     ];
-    const GOODBYES: &[&str] = &["再见", "拜拜", "bye", "goodbye", "byebye", "回头见", "seeyou"];
+    const GOODBYES: &[&str] = &[
+        "再见",
+        "拜拜",
+        "bye",
+        "goodbye",
+        "byebye",
+        "回头见",
+        "seeyou",
+    ];
     if GREETINGS.contains(&b.as_str()) {
         Some(SmallTalk::Greeting)
     } else if THANKS.contains(&b.as_str()) {
@@ -67,24 +122,71 @@ pub fn wants_person(text: &str) -> bool {
     let n = normalize(text);
     let b = bare(text);
     const STRONG_ZH: &[&str] = &[
-        "转人工", "人工客服", "人工服务", "找人工", "要人工", "接人工", "我要人工", "请人工",
-        "转接人工", "联系人工", "真人客服", "找真人", "转专员", "找专员", "联系专员",
-        "对接专员", "找招商专员", "找个专员", "找个人工", "人工回复", "人工处理",
+        "转人工",
+        "人工客服",
+        "人工服务",
+        "找人工",
+        "要人工",
+        "接人工",
+        "我要人工",
+        "请人工",
+        "转接人工",
+        "联系人工",
+        "真人客服",
+        "找真人",
+        "转专员",
+        "找专员",
+        "联系专员",
+        "对接专员",
+        "找招商专员",
+        "找个专员",
+        "找个人工",
+        "人工回复",
+        "人工处理",
     ];
     const STRONG_EN: &[&str] = &[
-        "talk to a human", "speak to a human", "talk to a person", "speak to a person",
-        "talk to someone", "speak to someone", "talk to an agent", "speak to an agent",
-        "real person", "human agent", "live agent", "a real human", "connect me to",
-        "transfer me to", "i want a human", "i need a human", "get me a human",
-        "talk to a commissioner", "speak to a commissioner", "contact a commissioner",
-        "human please", "agent please", "operator please",
+        "talk to a human",
+        "speak to a human",
+        "talk to a person",
+        "speak to a person",
+        "talk to someone",
+        "speak to someone",
+        "talk to an agent",
+        "speak to an agent",
+        "real person",
+        "human agent",
+        "live agent",
+        "a real human",
+        "connect me to",
+        "transfer me to",
+        "i want a human",
+        "i need a human",
+        "get me a human",
+        "talk to a commissioner",
+        "speak to a commissioner",
+        "contact a commissioner",
+        "human please",
+        "agent please",
+        "operator please",
     ];
     if STRONG_ZH.iter().any(|p| b.contains(p)) || STRONG_EN.iter().any(|p| n.contains(p)) {
         return true;
     }
     const BARE: &[&str] = &[
-        "人工", "专员", "客服", "真人", "招商专员", "招商护商专员", "人工人工", "human",
-        "agent", "operator", "person", "humanagent", "representative", "commissioner",
+        "人工",
+        "专员",
+        "客服",
+        "真人",
+        "招商专员",
+        "招商护商专员",
+        "人工人工",
+        "human",
+        "agent",
+        "operator",
+        "person",
+        "humanagent",
+        "representative",
+        "commissioner",
         "customerservice",
     ];
     let short = b
@@ -112,10 +214,23 @@ mod tests {
 
     #[test]
     fn asking_for_a_person() {
-        for t in ["转人工", "人工", "我要人工！", "找专员", "human", "Agent please", "I want to talk to a human", "请帮我转人工客服"] {
+        for t in [
+            "转人工",
+            "人工",
+            "我要人工！",
+            "找专员",
+            "human",
+            "Agent please",
+            "I want to talk to a human",
+            "请帮我转人工客服",
+        ] {
             assert!(wants_person(t), "{t}");
         }
-        for t in ["招商护商专员是做什么的", "How do commissioners help investors?", "人工智能产业有什么政策"] {
+        for t in [
+            "招商护商专员是做什么的",
+            "How do commissioners help investors?",
+            "人工智能产业有什么政策",
+        ] {
             assert!(!wants_person(t), "{t}");
         }
     }

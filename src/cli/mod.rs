@@ -56,7 +56,9 @@ pub fn reindex(config: &Config) -> Result<()> {
                 config.corpus.display()
             )
         }
-        Err(e) => Err(anyhow::anyhow!(e).context("re-index failed; the previous index keeps serving")),
+        Err(e) => {
+            Err(anyhow::anyhow!(e).context("re-index failed; the previous index keeps serving"))
+        }
     }
 }
 
@@ -121,12 +123,20 @@ pub fn render(reply: &Reply) -> String {
     s.push_str(&reply.text);
     s.push('\n');
     let shown: Vec<_> = match reply.kind {
-        Kind::Answer => reply.sources.iter().take(if reply.sources.is_empty() { 0 } else { 1 }).collect(),
+        Kind::Answer => reply
+            .sources
+            .iter()
+            .take(if reply.sources.is_empty() { 0 } else { 1 })
+            .collect(),
         _ => reply.sources.iter().take(3).collect(),
     };
     if !shown.is_empty() {
         s.push_str(if zh {
-            if reply.kind == Kind::Answer { "\n来源：\n" } else { "\n我找到的相关内容：\n" }
+            if reply.kind == Kind::Answer {
+                "\n来源：\n"
+            } else {
+                "\n我找到的相关内容：\n"
+            }
         } else if reply.kind == Kind::Answer {
             "\nSource:\n"
         } else {
@@ -208,7 +218,9 @@ pub fn eval(
     if sweep {
         let rows = eval::sweep(&scored, &thresholds, today);
         println!("\nthreshold sweep (clarify = answer - 0.10):");
-        println!("min_cov answer | in: right  wrong  clarify handoff | out: answered clarify handoff");
+        println!(
+            "min_cov answer | in: right  wrong  clarify handoff | out: answered clarify handoff"
+        );
         for r in &rows {
             let t = &r.table;
             println!(
@@ -234,7 +246,9 @@ pub fn eval(
                 r.table.wrong_pct(),
                 r.table.out_handed_off_pct()
             ),
-            None => println!("\nno threshold in the sweep meets wrong <= 3% and out-of-scope handed off >= 90%"),
+            None => println!(
+                "\nno threshold in the sweep meets wrong <= 3% and out-of-scope handed off >= 90%"
+            ),
         }
     }
     Ok(())
@@ -244,7 +258,11 @@ struct Pct(usize, usize);
 
 impl std::fmt::Display for Pct {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let v = if self.1 == 0 { 0.0 } else { 100.0 * self.0 as f64 / self.1 as f64 };
+        let v = if self.1 == 0 {
+            0.0
+        } else {
+            100.0 * self.0 as f64 / self.1 as f64
+        };
         std::fmt::Display::fmt(&v, f)
     }
 }
@@ -278,7 +296,10 @@ fn print_report(r: &eval::Report, t: &crate::answer::Thresholds) {
         tb.out_handed_off,
         tb.out_handed_off_pct()
     );
-    println!("separation AUC (right answers vs out of scope): {:.3}", r.separation_auc);
+    println!(
+        "separation AUC (right answers vs out of scope): {:.3}",
+        r.separation_auc
+    );
 }
 
 pub fn import(files: &[std::path::PathBuf], into: &std::path::Path) -> Result<()> {

@@ -69,7 +69,11 @@ fn rows_from_table(
     records: Vec<Vec<String>>,
     line_of: impl Fn(usize) -> usize,
 ) -> Result<Vec<FaqRow>, SourceError> {
-    let col = |name: &str| header.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    };
     let (Some(q), Some(a)) = (col("question"), col("answer")) else {
         return Err(SourceError::new(
             path,
@@ -279,8 +283,13 @@ fn import_jsonl(path: &Path, into: &Path) -> Result<ImportSummary, SourceError> 
         if line.trim().is_empty() {
             continue;
         }
-        let doc: Doc = serde_json::from_str(&line)
-            .map_err(|e| SourceError::new(path, i + 1, format!("expected {{\"docid\", \"text\"}}: {e}")))?;
+        let doc: Doc = serde_json::from_str(&line).map_err(|e| {
+            SourceError::new(
+                path,
+                i + 1,
+                format!("expected {{\"docid\", \"text\"}}: {e}"),
+            )
+        })?;
         let docid = match doc.docid {
             serde_json::Value::String(s) => s,
             other => other.to_string(),
@@ -348,7 +357,11 @@ mod tests {
     fn csv_row_without_answer_names_its_line() {
         let dir = tempfile::tempdir().unwrap();
         let csv = dir.path().join("bad.csv");
-        fs::write(&csv, "id,question,alternatives,answer,tags\nq1,问题,,答案,\nq2,只有问题,,,\n").unwrap();
+        fs::write(
+            &csv,
+            "id,question,alternatives,answer,tags\nq1,问题,,答案,\nq2,只有问题,,,\n",
+        )
+        .unwrap();
         let e = import_files(&[csv], &dir.path().join("c")).unwrap_err();
         assert!(e.to_string().contains("bad.csv:3"), "{e}");
     }
@@ -357,7 +370,11 @@ mod tests {
     fn jsonl_documents_keep_their_docid() {
         let dir = tempfile::tempdir().unwrap();
         let jl = dir.path().join("docs.jsonl");
-        fs::write(&jl, "{\"docid\": \"abc123\", \"text\": \"关于减免租金的通知\\n一、减免三个月租金。\"}\n").unwrap();
+        fs::write(
+            &jl,
+            "{\"docid\": \"abc123\", \"text\": \"关于减免租金的通知\\n一、减免三个月租金。\"}\n",
+        )
+        .unwrap();
         let corpus = dir.path().join("c");
         import_files(&[jl], &corpus).unwrap();
         let text = fs::read_to_string(corpus.join("policies/abc123.md")).unwrap();

@@ -30,7 +30,11 @@ pub fn load(dir: &Path) -> Result<Corpus, Vec<SourceError>> {
     });
 
     let mut policies = Vec::new();
-    for path in files_with_ext(&dir.join(POLICIES_DIR), &["md", "markdown", "txt"], &mut errors) {
+    for path in files_with_ext(
+        &dir.join(POLICIES_DIR),
+        &["md", "markdown", "txt"],
+        &mut errors,
+    ) {
         match read_text(&path).and_then(|text| parse_policy(&text, &path)) {
             Ok(p) => policies.push(p),
             Err(e) => errors.push(e),
@@ -90,7 +94,11 @@ fn read_text(path: &Path) -> Result<String, SourceError> {
     })?;
     if text.contains('\0') {
         let at = text.find('\0').unwrap_or(0);
-        return Err(SourceError::new(path, line_of(&text, at), "contains a NUL byte (binary file?)"));
+        return Err(SourceError::new(
+            path,
+            line_of(&text, at),
+            "contains a NUL byte (binary file?)",
+        ));
     }
     Ok(text.strip_prefix('\u{FEFF}').unwrap_or(&text).to_string())
 }
@@ -142,7 +150,11 @@ pub fn parse_policy(text: &str, path: &Path) -> Result<Policy, SourceError> {
         offset += line.len();
     }
     let Some((front_end, body_start)) = front_end else {
-        return Err(SourceError::new(path, 1, "front matter is not closed by a `+++` line"));
+        return Err(SourceError::new(
+            path,
+            1,
+            "front matter is not closed by a `+++` line",
+        ));
     };
     let front = &text[front_start..front_end];
     let fm: FrontMatter = toml::from_str(front).map_err(|e| {
@@ -165,7 +177,11 @@ pub fn parse_policy(text: &str, path: &Path) -> Result<Policy, SourceError> {
     };
     check_id(&fm.id).map_err(|m| SourceError::new(path, field_line("id"), m))?;
     if fm.title.trim().is_empty() {
-        return Err(SourceError::new(path, field_line("title"), "title is empty"));
+        return Err(SourceError::new(
+            path,
+            field_line("title"),
+            "title is empty",
+        ));
     }
     let body = &text[body_start..];
     let body_first_line = line_of(text, body_start);
@@ -212,7 +228,10 @@ fn parse_date(v: &Option<toml::Value>) -> Result<Option<NaiveDate>, String> {
 fn check_id(id: &str) -> Result<(), String> {
     if id.trim().is_empty() {
         Err("id is empty".into())
-    } else if id.chars().any(|c| c.is_whitespace() || c == '/' || c == '\\') {
+    } else if id
+        .chars()
+        .any(|c| c.is_whitespace() || c == '/' || c == '\\')
+    {
         Err(format!("id {id:?} must not contain spaces or slashes"))
     } else {
         Ok(())
@@ -253,10 +272,18 @@ pub fn parse_faqs(text: &str, path: &Path) -> Result<Vec<Faq>, SourceError> {
         let id = entry.id.into_inner();
         check_id(&id).map_err(|m| SourceError::new(path, line, m))?;
         if entry.question.trim().is_empty() {
-            return Err(SourceError::new(path, line, format!("FAQ {id}: question is empty")));
+            return Err(SourceError::new(
+                path,
+                line,
+                format!("FAQ {id}: question is empty"),
+            ));
         }
         if entry.answer.trim().is_empty() {
-            return Err(SourceError::new(path, line, format!("FAQ {id}: answer is empty")));
+            return Err(SourceError::new(
+                path,
+                line,
+                format!("FAQ {id}: answer is empty"),
+            ));
         }
         let lang = entry
             .lang
@@ -286,7 +313,11 @@ fn check_references(policies: &[Policy], faqs: &[Faq], errors: &mut Vec<SourceEr
             errors.push(SourceError::new(
                 &p.path,
                 1,
-                format!("id {:?} is already used in {}:{line}", p.id, other.display()),
+                format!(
+                    "id {:?} is already used in {}:{line}",
+                    p.id,
+                    other.display()
+                ),
             ));
         }
     }
@@ -295,7 +326,11 @@ fn check_references(policies: &[Policy], faqs: &[Faq], errors: &mut Vec<SourceEr
             errors.push(SourceError::new(
                 &f.path,
                 f.line,
-                format!("id {:?} is already used in {}:{line}", f.id, other.display()),
+                format!(
+                    "id {:?} is already used in {}:{line}",
+                    f.id,
+                    other.display()
+                ),
             ));
         }
         for s in &f.sources {

@@ -162,7 +162,8 @@ fn push_capped(out: &mut Vec<Passage>, heading: String, text: String, line: usiz
         piece.push(ch);
         piece_chars += 1;
         let sentence_end = matches!(ch, '。' | '！' | '？' | '；' | '\n' | '.' | '!' | '?');
-        if (sentence_end && piece_chars >= MAX_PASSAGE_CHARS / 2) || piece_chars >= MAX_PASSAGE_CHARS * 2
+        if (sentence_end && piece_chars >= MAX_PASSAGE_CHARS / 2)
+            || piece_chars >= MAX_PASSAGE_CHARS * 2
         {
             out.push(Passage {
                 heading: heading.clone(),
@@ -218,6 +219,9 @@ mod tests {
         let body = "甲。".repeat(600);
         let p = split(&body, 1);
         assert!(p.len() >= 2);
-        assert!(p.iter().all(|x| x.text.chars().count() <= MAX_PASSAGE_CHARS * 2));
+        assert!(
+            p.iter()
+                .all(|x| x.text.chars().count() <= MAX_PASSAGE_CHARS * 2)
+        );
     }
 }

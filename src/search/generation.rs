@@ -13,7 +13,9 @@ use super::SearchError;
 use super::meta::Meta;
 use super::schema::{self, KIND_FAQ, KIND_PASSAGE};
 use crate::corpus::{Corpus, Policy};
-use crate::text::{Analyzer, BIGRAM_TOKENIZER_NAME, BigramTokenizer, JiebaTokenizer, TOKENIZER_NAME, dict};
+use crate::text::{
+    Analyzer, BIGRAM_TOKENIZER_NAME, BigramTokenizer, JiebaTokenizer, TOKENIZER_NAME, dict,
+};
 
 pub const CURRENT_FILE: &str = "CURRENT";
 const BUILDING_SUFFIX: &str = ".building";

@@ -8,7 +8,9 @@ use tantivy::{Index, IndexReader, ReloadPolicy};
 use super::SearchError;
 use super::generation::{BuildSummary, current_generation, read_summary};
 use super::schema::{Fields, fields_of};
-use crate::text::{Analyzer, BIGRAM_TOKENIZER_NAME, BigramTokenizer, Dictionary, JiebaTokenizer, TOKENIZER_NAME};
+use crate::text::{
+    Analyzer, BIGRAM_TOKENIZER_NAME, BigramTokenizer, Dictionary, JiebaTokenizer, TOKENIZER_NAME,
+};
 
 /// One opened, immutable index generation.
 pub struct Generation {
@@ -24,7 +26,9 @@ pub struct Generation {
 
 impl std::fmt::Debug for Generation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Generation").field("name", &self.name).finish()
+        f.debug_struct("Generation")
+            .field("name", &self.name)
+            .finish()
     }
 }
 

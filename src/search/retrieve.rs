@@ -113,7 +113,10 @@ pub fn retrieve(
                 let field = field_of(role);
                 let term = Term::from_field_text(field, variant);
                 let q = TermQuery::new(term, IndexRecordOption::WithFreqs);
-                clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost * weight))));
+                clauses.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(q), boost * weight)),
+                ));
             }
         }
     }
@@ -127,7 +130,10 @@ pub fn retrieve(
             }
             let term = Term::from_field_text(f.bigrams, &bg);
             let q = TermQuery::new(term, IndexRecordOption::WithFreqs);
-            clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), BIGRAM_BOOST))));
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(Box::new(q), BIGRAM_BOOST)),
+            ));
         }
     }
     if clauses.is_empty() {

@@ -1,6 +1,8 @@
 //! The analyzer: normalise, cut with jieba (search mode), drop stopwords and punctuation,
 //! stem English words. One `Analyzer` per process; cloning it is cheap (an `Arc`).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
 
@@ -76,6 +78,11 @@ impl Analyzer {
         self.inner.terms(text)
     }
 
+    /// Calls `f(term, from, to)` for each analysed term, allocating nothing per term.
+    pub fn for_each_term(&self, text: &str, f: impl FnMut(&str, usize, usize)) {
+        self.inner.for_each_term(text, f)
+    }
+
     /// The distinct terms of a text, in first-seen order.
     pub fn distinct_terms(&self, text: &str) -> Vec<String> {
         let mut seen = HashSet::new();
@@ -95,7 +102,9 @@ impl Analyzer {
             let w = match tag.tag.chars().next() {
                 Some('v') if tag.tag == "vn" => 1.0,
                 Some('v') => 0.6,
-                Some('a' | 'd' | 'r' | 'm' | 'q' | 'c' | 'p' | 'u' | 'y' | 'e' | 'o' | 'f' | 't') => 0.3,
+                Some(
+                    'a' | 'd' | 'r' | 'm' | 'q' | 'c' | 'p' | 'u' | 'y' | 'e' | 'o' | 'f' | 't',
+                ) => 0.3,
                 _ => 1.0,
             };
             out.insert(tag.word.trim().to_string(), w);
@@ -113,62 +122,311 @@ impl Analyzer {
     }
 }
 
+thread_local! {
+    /// Snowball stemming allocates on every call; English words repeat, so remember them.
+    static STEMS: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
+}
+const STEM_CACHE_LIMIT: usize = 50_000;
+
 impl Inner {
+    fn with_stem(&self, word: &str, f: impl FnOnce(&str)) {
+        STEMS.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            if let Some(stem) = cache.get(word) {
+                return f(stem);
+            }
+            let stem = self.stemmer.stem(word).into_owned();
+            f(&stem);
+            if cache.len() >= STEM_CACHE_LIMIT {
+                cache.clear();
+            }
+            cache.insert(word.to_string(), stem);
+        })
+    }
+
     fn terms(&self, text: &str) -> Vec<Term> {
-        let normalized = normalize(text);
         let mut out = Vec::new();
+        self.for_each_term(text, |term, from, to| {
+            out.push(Term {
+                text: term.to_string(),
+                from,
+                to,
+            })
+        });
+        out
+    }
+
+    /// The pipeline without allocating a string per term: `f(term, from, to)`.
+    fn for_each_term(&self, text: &str, mut f: impl FnMut(&str, usize, usize)) {
+        let normalized = normalize(text);
         for token in self.jieba.cut_for_search(&normalized, true) {
             let word = token.word.trim();
-            if word.is_empty() || !word.chars().any(|c| c.is_alphanumeric()) {
+            if !keep(word) {
                 continue;
             }
-            if is_stopword(word) {
-                continue;
-            }
-            let text = if word.chars().all(|c| c.is_ascii_alphabetic()) {
-                self.stemmer.stem(word).into_owned()
+            if word.bytes().all(|b| b.is_ascii_alphabetic()) {
+                self.with_stem(word, |stem| f(stem, token.byte_start, token.byte_end));
             } else {
-                word.to_string()
-            };
-            out.push(Term {
-                text,
-                from: token.byte_start,
-                to: token.byte_end,
-            });
+                f(word, token.byte_start, token.byte_end);
+            }
         }
-        out
     }
 }
 
 /// Function words that carry no topic: dropping them keeps "什么/怎么/what/how", which
 /// every FAQ question contains, from making unrelated FAQs look alike.
+const STOPWORDS: &[&str] = &[
+    "什么/怎么/what/how",
+    "的",
+    "了",
+    "吗",
+    "呢",
+    "吧",
+    "啊",
+    "呀",
+    "嘛",
+    "哦",
+    "么",
+    "是",
+    "在",
+    "我",
+    "我们",
+    "你",
+    "您",
+    "你们",
+    "他",
+    "她",
+    "它",
+    "他们",
+    "这",
+    "那",
+    "这个",
+    "那个",
+    "这些",
+    "那些",
+    "什么",
+    "怎么",
+    "怎么样",
+    "怎样",
+    "如何",
+    "哪些",
+    "哪",
+    "哪里",
+    "哪儿",
+    "可以",
+    "能",
+    "能否",
+    "能不能",
+    "是否",
+    "是不是",
+    "有没有",
+    "有",
+    "和",
+    "与",
+    "及",
+    "或",
+    "或者",
+    "就",
+    "都",
+    "也",
+    "还",
+    "还是",
+    "会",
+    "请问",
+    "请",
+    "一下",
+    "想",
+    "想问",
+    "问",
+    "问一下",
+    "知道",
+    "一个",
+    "个",
+    "给",
+    "让",
+    "被",
+    "把",
+    "对",
+    "从",
+    "到",
+    "又",
+    "要",
+    "得",
+    "地",
+    "着",
+    "过",
+    "之",
+    "其",
+    "而",
+    "等",
+    "以及",
+    "如果",
+    "因为",
+    "所以",
+    "但是",
+    "然后",
+    "谁",
+    "为什么",
+    "为啥",
+    "啥",
+    "咋",
+    "呗",
+    "哈",
+    "嗯",
+    "啦",
+    "多",
+    "该",
+    "应该",
+    "一般",
+    "现在",
+    "目前",
+    "具体",
+    "a",
+    "an",
+    "the",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "been",
+    "am",
+    "do",
+    "does",
+    "did",
+    "of",
+    "to",
+    "in",
+    "on",
+    "at",
+    "for",
+    "by",
+    "with",
+    "from",
+    "as",
+    "and",
+    "or",
+    "what",
+    "how",
+    "which",
+    "who",
+    "whom",
+    "when",
+    "where",
+    "why",
+    "i",
+    "we",
+    "you",
+    "my",
+    "our",
+    "your",
+    "me",
+    "us",
+    "it",
+    "its",
+    "this",
+    "that",
+    "these",
+    "those",
+    "can",
+    "could",
+    "would",
+    "should",
+    "will",
+    "shall",
+    "may",
+    "might",
+    "there",
+    "here",
+    "please",
+    "any",
+    "some",
+    "about",
+    "if",
+    "so",
+    "get",
+    "need",
+    "want",
+    "tell",
+    "know",
+    "s",
+    "t",
+];
+
+/// Stopwords are at most three Han characters or seven ASCII letters, so each packs into
+/// one `u64`, looked up in a small open-addressing table: this runs for every token, and
+/// jieba itself spends only ~40 ns per token, so the check must cost a few nanoseconds.
 fn is_stopword(word: &str) -> bool {
-    static STOP: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    STOP.get_or_init(|| {
-        [
-            // Chinese
-            "的", "了", "吗", "呢", "吧", "啊", "呀", "嘛", "哦", "么", "是", "在", "我", "我们",
-            "你", "您", "你们", "他", "她", "它", "他们", "这", "那", "这个", "那个", "这些",
-            "那些", "什么", "怎么", "怎么样", "怎样", "如何", "哪些", "哪", "哪里", "哪儿", "吗",
-            "可以", "能", "能否", "能不能", "是否", "是不是", "有没有", "有", "和", "与", "及",
-            "或", "或者", "就", "都", "也", "还", "还是", "会", "请问", "请", "一下", "想",
-            "想问", "问", "问一下", "知道", "一个", "个", "给", "让", "被", "把", "对", "从",
-            "到", "又", "要", "得", "地", "着", "过", "之", "其", "而", "等", "以及", "如果",
-            "因为", "所以", "但是", "然后", "谁", "为什么", "为啥", "啥", "咋", "呗", "哈",
-            "嗯", "啦", "么样", "多", "该", "应该", "一般", "现在", "目前", "具体",
-            // English
-            "a", "an", "the", "is", "are", "was", "were", "be", "been", "am", "do", "does",
-            "did", "of", "to", "in", "on", "at", "for", "by", "with", "from", "as", "and",
-            "or", "what", "how", "which", "who", "whom", "when", "where", "why", "i", "we",
-            "you", "my", "our", "your", "me", "us", "it", "its", "this", "that", "these",
-            "those", "can", "could", "would", "should", "will", "shall", "may", "might",
-            "there", "here", "please", "any", "some", "about", "if", "so", "me", "there",
-            "get", "need", "want", "tell", "know", "s", "t",
-        ]
-        .into_iter()
-        .collect()
-    })
-    .contains(word)
+    const SLOTS: usize = 1024;
+    static TABLE: OnceLock<Vec<u64>> = OnceLock::new();
+    let Some(key) = stopword_key(word) else {
+        return false;
+    };
+    let table = TABLE.get_or_init(|| {
+        let mut t = vec![0u64; SLOTS];
+        for w in STOPWORDS {
+            if let Some(k) = stopword_key(w) {
+                let mut i = slot(k, SLOTS);
+                while t[i] != 0 && t[i] != k {
+                    i = (i + 1) % SLOTS;
+                }
+                t[i] = k;
+            }
+        }
+        t
+    });
+    let mut i = slot(key, SLOTS);
+    loop {
+        match table[i] {
+            0 => return false,
+            k if k == key => return true,
+            _ => i = (i + 1) % SLOTS,
+        }
+    }
+}
+
+fn slot(key: u64, slots: usize) -> usize {
+    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54) as usize % slots
+}
+
+fn stopword_key(word: &str) -> Option<u64> {
+    if word.is_ascii() {
+        if word.len() > 7 {
+            return None;
+        }
+        let mut key = 1u64 << 63;
+        for (i, b) in word.bytes().enumerate() {
+            key |= (b as u64) << (8 * i);
+        }
+        Some(key)
+    } else {
+        let mut key = 0u64;
+        for (i, c) in word.chars().enumerate() {
+            if i >= 3 {
+                return None;
+            }
+            key |= (c as u64) << (21 * i);
+        }
+        Some(key)
+    }
+}
+
+/// Is this token a term: not whitespace or punctuation, not a stopword? One pass that
+/// decides by the first character in the common case (a Han character starts a word).
+#[inline]
+fn keep(word: &str) -> bool {
+    let Some(first) = word.chars().next() else {
+        return false;
+    };
+    let wordlike = is_han(first) || first.is_ascii_alphanumeric() || has_word_char(word);
+    wordlike && (word.len() > 9 || !is_stopword(word))
+}
+
+/// Does the token hold a letter, digit or Han character (not only punctuation)? Han is
+/// checked first by range: the Unicode tables behind `is_alphanumeric` are slow.
+fn has_word_char(word: &str) -> bool {
+    word.chars()
+        .any(|c| is_han(c) || c.is_ascii_alphanumeric() || (!c.is_ascii() && c.is_alphanumeric()))
 }
 
 /// Is this term Chinese (for weighting: single Han characters are weak evidence)?
@@ -199,7 +457,10 @@ mod tests {
         let a = analyzer();
         let w = words(&a, "外资企业在无锡注册公司需要哪些材料？");
         for expected in ["外资", "企业", "无锡", "注册", "公司", "材料"] {
-            assert!(w.contains(&expected.to_string()), "{expected} missing from {w:?}");
+            assert!(
+                w.contains(&expected.to_string()),
+                "{expected} missing from {w:?}"
+            );
         }
         assert!(!w.contains(&"哪些".to_string()), "stopword kept: {w:?}");
         assert!(!w.iter().any(|t| t == "？" || t == "?"));
@@ -215,7 +476,10 @@ mod tests {
     #[test]
     fn english_is_lowercased_and_stemmed() {
         let a = analyzer();
-        assert_eq!(words(&a, "Work Permits for Employees"), ["work", "permit", "employe"]);
+        assert_eq!(
+            words(&a, "Work Permits for Employees"),
+            ["work", "permit", "employe"]
+        );
     }
 
     #[test]

@@ -5,7 +5,15 @@
 /// index and match as the same word.
 pub fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
+    // Copy runs of characters that need no change in one go; most Chinese text is one
+    // long run broken only by the odd full-width or upper-case character.
+    let mut run_start = 0;
+    for (at, ch) in text.char_indices() {
+        if !needs_folding(ch) {
+            continue;
+        }
+        out.push_str(&text[run_start..at]);
+        run_start = at + ch.len_utf8();
         let folded = match ch {
             '\u{FF01}'..='\u{FF5E}' => char::from_u32(ch as u32 - 0xFEE0).unwrap_or(ch),
             '\u{3000}' => ' ',
@@ -18,7 +26,18 @@ pub fn normalize(text: &str) -> String {
             out.extend(folded.to_lowercase());
         }
     }
+    out.push_str(&text[run_start..]);
     out
+}
+
+fn needs_folding(ch: char) -> bool {
+    if ch.is_ascii() {
+        ch.is_ascii_uppercase() || ch.is_ascii_control()
+    } else if is_han(ch) {
+        false
+    } else {
+        matches!(ch, '\u{FF01}'..='\u{FF5E}' | '\u{3000}') || ch.is_control() || ch.is_uppercase()
+    }
 }
 
 /// The language a reply should be written in, judged from the question itself.

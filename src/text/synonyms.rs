@@ -29,9 +29,8 @@ impl Synonyms {
                     .chars()
                     .filter(|c| c.is_alphanumeric())
                     .collect();
-                let key = key.filter(|k| {
-                    terms.len() == 1 || k.chars().count() == whole.chars().count()
-                });
+                let key =
+                    key.filter(|k| terms.len() == 1 || k.chars().count() == whole.chars().count());
                 if let Some(key) = key
                     && !variants.contains(&key)
                 {

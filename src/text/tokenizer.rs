@@ -20,47 +20,55 @@ impl JiebaTokenizer {
     }
 }
 
+/// Terms are collected as one text buffer plus ranges, so a document costs a few
+/// allocations rather than one per term; `advance` copies each term into a reused token.
 pub struct JiebaTokenStream {
-    tokens: Vec<Token>,
+    buffer: String,
+    spans: Vec<(usize, usize, usize, usize)>,
     index: usize,
+    token: Token,
 }
 
 impl Tokenizer for JiebaTokenizer {
     type TokenStream<'a> = JiebaTokenStream;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> JiebaTokenStream {
-        let tokens = self
-            .analyzer
-            .terms(text)
-            .into_iter()
-            .enumerate()
-            .map(|(position, term)| Token {
-                offset_from: term.from,
-                offset_to: term.to,
-                position,
-                text: term.text,
-                position_length: 1,
-            })
-            .collect();
-        JiebaTokenStream { tokens, index: 0 }
+        let mut buffer = String::with_capacity(text.len());
+        let mut spans = Vec::new();
+        self.analyzer.for_each_term(text, |term, from, to| {
+            let start = buffer.len();
+            buffer.push_str(term);
+            spans.push((start, buffer.len(), from, to));
+        });
+        JiebaTokenStream {
+            buffer,
+            spans,
+            index: 0,
+            token: Token::default(),
+        }
     }
 }
 
 impl TokenStream for JiebaTokenStream {
     fn advance(&mut self) -> bool {
-        if self.index < self.tokens.len() {
-            self.index += 1;
-            true
-        } else {
-            false
-        }
+        let Some(&(start, end, from, to)) = self.spans.get(self.index) else {
+            return false;
+        };
+        self.token.text.clear();
+        self.token.text.push_str(&self.buffer[start..end]);
+        self.token.offset_from = from;
+        self.token.offset_to = to;
+        self.token.position = self.index;
+        self.token.position_length = 1;
+        self.index += 1;
+        true
     }
 
     fn token(&self) -> &Token {
-        &self.tokens[self.index - 1]
+        &self.token
     }
 
     fn token_mut(&mut self) -> &mut Token {
-        &mut self.tokens[self.index - 1]
+        &mut self.token
     }
 }
