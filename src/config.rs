@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::answer::Thresholds;
+use crate::desk::DeskConfig;
 use crate::error::{SourceError, line_of};
 
 pub const DEFAULT_CONFIG_FILE: &str = "xiaoer.toml";
@@ -26,6 +27,31 @@ pub struct Config {
     pub max_question_chars: usize,
     /// Decision thresholds, tuned per corpus with `xiaoer eval --sweep`.
     pub decision: Thresholds,
+    /// Office hours, claim timeout.
+    pub desk: DeskConfig,
+    /// Web limits.
+    pub web: WebConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebConfig {
+    /// Investor messages per minute per session.
+    pub session_messages_per_minute: u32,
+    /// Investor messages per minute per client address.
+    pub address_messages_per_minute: u32,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for WebConfig {
+    fn default() -> WebConfig {
+        WebConfig {
+            session_messages_per_minute: 30,
+            address_messages_per_minute: 600,
+            max_body_bytes: 16 * 1024,
+        }
+    }
 }
 
 impl Default for Config {
@@ -37,6 +63,8 @@ impl Default for Config {
             addr: "127.0.0.1:8080".to_string(),
             max_question_chars: 1000,
             decision: Thresholds::default(),
+            desk: DeskConfig::default(),
+            web: WebConfig::default(),
         }
     }
 }

@@ -3,11 +3,14 @@
 //! when it is unsure. This crate is the library; `main.rs` is only the command line.
 
 pub mod answer;
+pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod corpus;
+pub mod desk;
 pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod search;
+pub mod store;
 pub mod text;

@@ -24,12 +24,26 @@ struct Cli {
     /// Index directory (generations and CURRENT).
     #[arg(long, global = true)]
     index: Option<PathBuf>,
+    /// Conversation state directory (sled).
+    #[arg(long, global = true)]
+    data: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the service: web chat, staff console, admin page, JSON API.
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long)]
+        addr: Option<String>,
+    },
+    /// Staff accounts.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
     /// Parse the corpus, build a new index generation and switch to it.
     Reindex,
     /// Answer one question ("-" reads one question per line from stdin).
@@ -65,6 +79,28 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Add a commissioner or admin; prints the token once, alone on the last line.
+    Add {
+        name: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Districts this commissioner covers (comma-separated), e.g. 新吴区,惠山区.
+        #[arg(long, value_delimiter = ',')]
+        regions: Vec<String>,
+        /// Industries this commissioner covers (comma-separated), e.g. 集成电路.
+        #[arg(long, value_delimiter = ',')]
+        industries: Vec<String>,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RoleArg {
+    Commissioner,
+    Admin,
+}
+
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -80,7 +116,31 @@ fn main() -> Result<()> {
     if let Some(i) = cli.index {
         config.index = i;
     }
+    if let Some(d) = cli.data {
+        config.data = d;
+    }
     match cli.command {
+        Command::Serve { addr } => {
+            if let Some(a) = addr {
+                config.addr = a;
+            }
+            cli::serve::serve(config)
+        }
+        Command::Staff {
+            command:
+                StaffCommand::Add {
+                    name,
+                    role,
+                    regions,
+                    industries,
+                },
+        } => {
+            let role = match role {
+                RoleArg::Commissioner => xiaoer::desk::Role::Commissioner,
+                RoleArg::Admin => xiaoer::desk::Role::Admin,
+            };
+            cli::serve::staff_add(&config, &name, role, &regions, &industries)
+        }
         Command::Reindex => cli::reindex(&config),
         Command::Ask { question, json } => {
             let engine = cli::open_engine(&config)?;

@@ -2,14 +2,14 @@
 //! of `ask --json`; other tools read it, so keep it stable).
 
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::decide::{Decision, HandoffReason};
 use super::smalltalk::SmallTalk;
 use crate::search::{Hit, Retrieval};
 use crate::text::Lang;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Answer,
@@ -17,7 +17,7 @@ pub enum Kind {
     Handoff,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Source {
     pub id: String,
     /// The text quoted: a FAQ's answer or the passage.
@@ -31,13 +31,13 @@ pub struct Source {
     pub score: f32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClarifyOption {
     pub id: String,
     pub title: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reply {
     pub question: String,
     pub kind: Kind,

@@ -1,6 +1,8 @@
 //! Terminal front-ends of the engine: `reindex`, `ask`, `chat`, `eval`. They format; all
 //! decisions happen in the library.
 
+pub mod serve;
+
 use std::io::{BufRead, Write};
 use std::time::Instant;
 

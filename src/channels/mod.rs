@@ -1,0 +1,4 @@
+//! Channels: thin adapters that translate between a transport and the desk. They deliver;
+//! they decide nothing.
+
+pub mod web;

@@ -1,0 +1,65 @@
+//! The API's error type: each variant is an HTTP status with a JSON body `{"error"}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::desk::DeskError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("sign in first (Authorization: Bearer TOKEN)")]
+    Unauthorized,
+    #[error("your role may not do this")]
+    Forbidden,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("too many messages; wait a minute and try again")]
+    RateLimited,
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl From<DeskError> for ApiError {
+    fn from(e: DeskError) -> ApiError {
+        match e {
+            DeskError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            e @ (DeskError::AlreadyClaimed { .. }
+            | DeskError::NotYours { .. }
+            | DeskError::NotClaimed(_)
+            | DeskError::Closed(_)) => ApiError::Conflict(e.to_string()),
+            DeskError::Invalid(m) => ApiError::BadRequest(m),
+            DeskError::Store(e) => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Internal(detail) => {
+                // The detail goes to the log, not to the client.
+                tracing::error!(%detail, "request failed");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        (
+            status,
+            Json(serde_json::json!({ "error": self.to_string() })),
+        )
+            .into_response()
+    }
+}

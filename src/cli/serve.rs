@@ -1,0 +1,86 @@
+//! `xiaoer serve`: the engine, the desk on sled, and the web server, wired together; and
+//! `xiaoer staff add`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::channels::web;
+use crate::config::Config;
+use crate::desk::{Desk, Role};
+use crate::store::SledStore;
+
+pub fn serve(config: Config) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(config))
+}
+
+async fn run(config: Config) -> Result<()> {
+    let engine = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || super::open_engine(&config)).await??
+    };
+    let engine = Arc::new(engine);
+    tracing::info!(generation = %engine.generation().name, "index loaded");
+    let store = SledStore::open(&config.data)
+        .with_context(|| format!("opening the store in {}", config.data.display()))?;
+    let desk = Arc::new(Desk::new(engine.clone(), store, config.desk.clone()));
+
+    // Claim timeouts: timestamps live in the tickets, so a restart resumes them.
+    let timer_desk = desk.clone();
+    tokio::spawn(async move {
+        loop {
+            let d = timer_desk.clone();
+            match tokio::task::spawn_blocking(move || d.sweep_timers()).await {
+                Ok(Ok(returned)) if !returned.is_empty() => {
+                    tracing::info!(?returned, "claims timed out; tickets back in the queue")
+                }
+                Ok(Err(e)) => tracing::warn!(error = %e, "timer sweep failed"),
+                _ => {}
+            }
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+    });
+
+    tracing::info!("Telegram is off (no bot token configured)");
+    let state = web::WebState::new(desk, config.web.clone(), config.corpus.clone());
+    let app = web::app(state);
+    let listener = tokio::net::TcpListener::bind(&config.addr)
+        .await
+        .with_context(|| format!("binding {}", config.addr))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "web chat at http://{addr}/  staff console /staff  admin /admin");
+    println!("xiaoer serving http://{addr}/ (staff: /staff, admin: /admin)");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}
+
+pub fn staff_add(
+    config: &Config,
+    name: &str,
+    role: Role,
+    regions: &[String],
+    industries: &[String],
+) -> Result<()> {
+    // Accounts need no index: a desk over an empty engine would do, but the desk type
+    // holds one, so open the store directly through a minimal desk.
+    let store = SledStore::open(&config.data)
+        .with_context(|| format!("opening the store in {}", config.data.display()))?;
+    let engine = Arc::new(super::open_engine(config)?);
+    let desk = Desk::new(engine, store, config.desk.clone());
+    let token = desk.add_staff(name, role, regions, industries)?;
+    println!("added {name} ({role:?}); the token is shown once, keep it safe:");
+    println!("{token}");
+    Ok(())
+}

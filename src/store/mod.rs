@@ -1,0 +1,99 @@
+//! Persistence behind a small trait: named tables of byte keys and JSON values, atomic
+//! transactions across tables, and a durability barrier callers wait on before they
+//! acknowledge anything. `SledStore` is the implementation; another database (PostgreSQL,
+//! when one process is not enough) would implement the same trait.
+
+mod sled_store;
+
+pub use sled_store::SledStore;
+
+/// A key and its value.
+pub type Record = (Vec<u8>, Vec<u8>);
+
+/// The tables the desk keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Table {
+    Conversations,
+    Messages,
+    Tickets,
+    Audit,
+    Staff,
+    Sessions,
+    Counters,
+}
+
+impl Table {
+    pub const ALL: [Table; 7] = [
+        Table::Conversations,
+        Table::Messages,
+        Table::Tickets,
+        Table::Audit,
+        Table::Staff,
+        Table::Sessions,
+        Table::Counters,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Conversations => "conversations",
+            Table::Messages => "messages",
+            Table::Tickets => "tickets",
+            Table::Audit => "audit",
+            Table::Staff => "staff",
+            Table::Sessions => "sessions",
+            Table::Counters => "counters",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store: {0}")]
+    Backend(String),
+    #[error("store: corrupt record in {table}: {message}")]
+    Corrupt {
+        table: &'static str,
+        message: String,
+    },
+}
+
+/// Reads and writes inside one transaction. A transaction may run more than once when it
+/// conflicts with another, so the closure must not have side effects outside it.
+pub trait Txn {
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    fn put(&self, table: Table, key: &[u8], value: &[u8]) -> Result<(), StoreError>;
+    fn remove(&self, table: Table, key: &[u8]) -> Result<(), StoreError>;
+    /// The next value of a named counter (1, 2, 3, …), in the same transaction.
+    fn next_id(&self, counter: &str) -> Result<u64, StoreError>;
+}
+
+pub trait Store: Send + Sync + 'static {
+    /// Runs `f` atomically: all of its writes land, or none do.
+    fn transaction(&self, f: &dyn Fn(&dyn Txn) -> Result<(), StoreError>)
+    -> Result<(), StoreError>;
+    /// Returns once everything committed so far is on disk.
+    fn durable(&self) -> Result<(), StoreError>;
+    fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    /// All records whose key starts with `prefix`, in key order.
+    fn scan_prefix(&self, table: Table, prefix: &[u8]) -> Result<Vec<Record>, StoreError>;
+    /// Records with key >= `from` (and starting with `prefix`), in key order, at most `limit`.
+    fn scan_from(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        from: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Record>, StoreError>;
+}
+
+/// JSON (de)serialisation helpers for typed records.
+pub fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+pub fn decode<T: serde::de::DeserializeOwned>(table: Table, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        table: table.name(),
+        message: e.to_string(),
+    })
+}
