@@ -104,7 +104,8 @@ enum RoleArg {
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,xiaoer=info".into()),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -9,24 +9,29 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use tempfile::TempDir;
+
+mod browser;
+mod crash;
+mod desk_flow;
+mod web;
 use xiaoer::answer::Kind;
 use xiaoer::config::Config;
 use xiaoer::engine::Engine;
 
-fn root() -> PathBuf {
+pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn shipped_corpus() -> PathBuf {
+pub fn shipped_corpus() -> PathBuf {
     root().join("corpus")
 }
 
-fn tiny_corpus() -> PathBuf {
+pub fn tiny_corpus() -> PathBuf {
     root().join("tests/fixtures/tiny")
 }
 
 /// An engine over `corpus` with its index in a fresh temporary directory.
-fn engine_for(corpus: &Path) -> (TempDir, Engine) {
+pub fn engine_for(corpus: &Path) -> (TempDir, Engine) {
     let dir = TempDir::new().unwrap();
     let config = Config {
         corpus: corpus.to_path_buf(),
@@ -37,7 +42,7 @@ fn engine_for(corpus: &Path) -> (TempDir, Engine) {
     (dir, engine)
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub fn copy_dir(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
     for entry in fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
@@ -50,12 +55,12 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-fn xiaoer() -> Command {
+pub fn xiaoer() -> Command {
     Command::new(env!("CARGO_BIN_EXE_xiaoer"))
 }
 
 /// Runs `xiaoer` with `stdin`, returning (success, stdout, stderr).
-fn run(args: &[&str], stdin: &str) -> (bool, String, String) {
+pub fn run(args: &[&str], stdin: &str) -> (bool, String, String) {
     let mut child = xiaoer()
         .args(args)
         .stdin(Stdio::piped())
@@ -75,6 +80,27 @@ fn run(args: &[&str], stdin: &str) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// A desk over `corpus` with its store and index in a fresh temporary directory, open
+/// around the clock (tests of office hours set their own).
+pub fn desk_for(corpus: &Path) -> (TempDir, std::sync::Arc<xiaoer::desk::Desk>) {
+    let (dir, engine) = engine_for(corpus);
+    let store = xiaoer::store::SledStore::open(&dir.path().join("data")).unwrap();
+    let desk = xiaoer::desk::Desk::new(std::sync::Arc::new(engine), store, always_open());
+    (dir, std::sync::Arc::new(desk))
+}
+
+pub fn always_open() -> xiaoer::desk::DeskConfig {
+    xiaoer::desk::DeskConfig {
+        office_hours: xiaoer::desk::OfficeHours {
+            days: vec![1, 2, 3, 4, 5, 6, 7],
+            open: "00:00".into(),
+            close: "23:59".into(),
+            utc_offset_hours: 0,
+        },
+        ..Default::default()
+    }
 }
 
 // ---- the shipped corpus ----
