@@ -10,7 +10,8 @@ use xiaoer::desk::{Desk, DeskConfig, DeskError, InvestorInfo, OfficeHours, Role,
 use super::{always_open, desk_for, engine_for, shipped_corpus, tiny_corpus};
 
 fn ask(desk: &Desk, chat: &str, text: &str) -> xiaoer::desk::Inbound {
-    desk.investor_message("web", chat, text, &InvestorInfo::default()).unwrap()
+    desk.investor_message("web", chat, text, &InvestorInfo::default())
+        .unwrap()
 }
 
 #[test]
@@ -20,12 +21,20 @@ fn hand_off_claim_reply_hand_back() {
     assert_eq!(first.state, "bot");
     assert_eq!(first.reply.as_ref().unwrap().kind, Kind::Answer);
 
-    let off = ask(&desk, "c1", "我们想在新吴区投一个芯片封测项目，能约个时间当面谈谈吗？转人工");
+    let off = ask(
+        &desk,
+        "c1",
+        "我们想在新吴区投一个芯片封测项目，能约个时间当面谈谈吗？转人工",
+    );
     assert_eq!(off.state, "waiting");
     let ticket = off.ticket_opened.expect("a ticket");
     let t = desk.ticket(ticket).unwrap();
     assert_eq!(t.brief.reason, "asked_for_person");
-    assert_eq!(t.brief.before.len(), 2, "the question before it is in the brief");
+    assert_eq!(
+        t.brief.before.len(),
+        2,
+        "the question before it is in the brief"
+    );
     assert_eq!(t.region.as_deref(), Some("新吴区"));
     assert_eq!(t.industry.as_deref(), Some("集成电路"));
 
@@ -38,8 +47,12 @@ fn hand_off_claim_reply_hand_back() {
     let silent = ask(&desk, "c1", "高企税率多少");
     assert_eq!(silent.state, "staff");
     assert!(silent.reply.is_none());
-    assert!(matches!(desk.reply(ticket, "bob", "hi"), Err(DeskError::NotYours { .. })));
-    desk.reply(ticket, "alice", "您好，我是专员 alice，明天上午可以面谈。").unwrap();
+    assert!(matches!(
+        desk.reply(ticket, "bob", "hi"),
+        Err(DeskError::NotYours { .. })
+    ));
+    desk.reply(ticket, "alice", "您好，我是专员 alice，明天上午可以面谈。")
+        .unwrap();
     let msgs = desk.messages("web:c1", 0).unwrap();
     assert!(msgs.iter().any(|m| m.text.contains("明天上午可以面谈")));
 
@@ -49,7 +62,10 @@ fn hand_off_claim_reply_hand_back() {
     assert_eq!(back.reply.unwrap().kind, Kind::Answer);
     let audit = desk.audit_trail().unwrap();
     for what in ["handed off", "claimed", "replied", "handed back"] {
-        assert!(audit.iter().any(|a| a.what.contains(what)), "audit lacks {what}");
+        assert!(
+            audit.iter().any(|a| a.what.contains(what)),
+            "audit lacks {what}"
+        );
     }
 }
 
@@ -63,7 +79,11 @@ fn concurrent_claims_have_exactly_one_winner() {
             std::thread::spawn(move || desk.claim(ticket, &format!("staff{i}")).is_ok())
         })
         .collect();
-    let wins = handles.into_iter().map(|h| h.join().unwrap()).filter(|w| *w).count();
+    let wins = handles
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .filter(|w| *w)
+        .count();
     assert_eq!(wins, 1);
 }
 
@@ -77,7 +97,12 @@ fn unanswered_claims_return_to_the_queue_flagged() {
         claim_timeout_secs: 60,
         ..always_open()
     };
-    let desk = Desk::with_clock(Arc::new(engine), store, config, Box::new(move || clock.load(Ordering::SeqCst)));
+    let desk = Desk::with_clock(
+        Arc::new(engine),
+        store,
+        config,
+        Box::new(move || clock.load(Ordering::SeqCst)),
+    );
     let ticket = ask(&desk, "c", "转人工").ticket_opened.unwrap();
     desk.claim(ticket, "alice").unwrap();
     now.fetch_add(30_000, Ordering::SeqCst);
@@ -87,7 +112,10 @@ fn unanswered_claims_return_to_the_queue_flagged() {
     let t = desk.ticket(ticket).unwrap();
     assert!(t.flagged);
     assert_eq!(t.state, TicketState::Open);
-    assert_eq!(desk.conversation("web:c").unwrap().unwrap().owner.state(), "waiting");
+    assert_eq!(
+        desk.conversation("web:c").unwrap().unwrap().owner.state(),
+        "waiting"
+    );
     // A claim that was answered is not taken away.
     desk.claim(ticket, "bob").unwrap();
     desk.reply(ticket, "bob", "在的").unwrap();
@@ -100,16 +128,28 @@ fn outside_office_hours_the_investor_is_told_once_when_a_person_will_reply() {
     let (dir, engine) = engine_for(&tiny_corpus());
     let store = xiaoer::store::SledStore::open(&dir.path().join("data")).unwrap();
     // Saturday 2026-11-28 10:00 in Wuxi.
-    let saturday = chrono::DateTime::parse_from_rfc3339("2026-11-28T10:00:00+08:00").unwrap().timestamp_millis();
+    let saturday = chrono::DateTime::parse_from_rfc3339("2026-11-28T10:00:00+08:00")
+        .unwrap()
+        .timestamp_millis();
     let config = DeskConfig {
         office_hours: OfficeHours::default(),
         ..DeskConfig::default()
     };
     let desk = Desk::with_clock(Arc::new(engine), store, config, Box::new(move || saturday));
     let r = ask(&desk, "c", "转人工").reply.unwrap();
-    assert!(r.text.contains("非工作时间") && r.text.contains("11月30日 09:00"), "{}", r.text);
+    assert!(
+        r.text.contains("非工作时间") && r.text.contains("11月30日 09:00"),
+        "{}",
+        r.text
+    );
     // Cancel, ask again: not told twice in the same closed period.
-    assert!(ask(&desk, "c", "取消").reply.unwrap().text.contains("已取消"));
+    assert!(
+        ask(&desk, "c", "取消")
+            .reply
+            .unwrap()
+            .text
+            .contains("已取消")
+    );
     let again = ask(&desk, "c", "转人工").reply.unwrap();
     assert!(!again.text.contains("非工作时间"), "{}", again.text);
     // While waiting, the bot still answers what it can.
@@ -125,22 +165,39 @@ fn the_investor_can_cancel_an_escalation() {
     let t = desk.cancel("web:c").unwrap().unwrap();
     assert_eq!(t.id, ticket);
     assert!(!desk.ticket(ticket).unwrap().is_open());
-    assert_eq!(desk.conversation("web:c").unwrap().unwrap().owner.state(), "bot");
-    assert!(desk.claim(ticket, "alice").is_err(), "a cancelled ticket cannot be claimed");
+    assert_eq!(
+        desk.conversation("web:c").unwrap().unwrap().owner.state(),
+        "bot"
+    );
+    assert!(
+        desk.claim(ticket, "alice").is_err(),
+        "a cancelled ticket cannot be claimed"
+    );
 }
 
 #[test]
 fn tickets_are_routed_to_matching_commissioners_who_are_online() {
     let (_dir, desk) = desk_for(&shipped_corpus());
-    let alice = desk.add_staff("alice", Role::Commissioner, &["新吴区".into()], &[]).unwrap();
-    let bob = desk.add_staff("bob", Role::Commissioner, &["江阴市".into()], &[]).unwrap();
+    let alice = desk
+        .add_staff("alice", Role::Commissioner, &["新吴区".into()], &[])
+        .unwrap();
+    let bob = desk
+        .add_staff("bob", Role::Commissioner, &["江阴市".into()], &[])
+        .unwrap();
     // Nobody online: the ticket goes to everyone.
-    let t1 = ask(&desk, "a", "我们在新吴区的项目需要人工对接，转人工").ticket_opened.unwrap();
+    let t1 = ask(&desk, "a", "我们在新吴区的项目需要人工对接，转人工")
+        .ticket_opened
+        .unwrap();
     assert!(desk.ticket(t1).unwrap().routed_to.is_empty());
     desk.authenticate(&alice).unwrap().unwrap();
     desk.authenticate(&bob).unwrap().unwrap();
-    let t2 = ask(&desk, "b", "新吴区的厂房问题，转人工").ticket_opened.unwrap();
-    assert_eq!(desk.ticket(t2).unwrap().routed_to, vec!["alice".to_string()]);
+    let t2 = ask(&desk, "b", "新吴区的厂房问题，转人工")
+        .ticket_opened
+        .unwrap();
+    assert_eq!(
+        desk.ticket(t2).unwrap().routed_to,
+        vec!["alice".to_string()]
+    );
 }
 
 #[test]
@@ -149,17 +206,32 @@ fn feedback_stats_and_unanswered_questions() {
     let a = ask(&desk, "s", "高新技术企业的企业所得税税率是多少？");
     assert_eq!(a.reply.unwrap().kind, Kind::Answer);
     let seq = desk.messages("web:s", 0).unwrap().last().unwrap().seq;
-    desk.feedback("web:s", seq, xiaoer::desk::Vote::Down).unwrap();
+    desk.feedback("web:s", seq, xiaoer::desk::Vote::Down)
+        .unwrap();
     let off = ask(&desk, "t", "明天无锡会下雨吗").ticket_opened.unwrap();
     ask(&desk, "u", "后天无锡会下雨吗");
     desk.claim(off, "alice").unwrap();
     desk.reply(off, "alice", "天气请查看气象台。").unwrap();
     let s = desk.stats().unwrap();
-    assert_eq!((s.questions, s.answered, s.handed_off, s.thumbs_down), (3, 1, 2, 1));
+    assert_eq!(
+        (s.questions, s.answered, s.handed_off, s.thumbs_down),
+        (3, 1, 2, 1)
+    );
     assert!(s.median_first_reply_secs.is_some());
     let groups = desk.unanswered().unwrap();
-    let rain = groups.iter().find(|g| g.question.contains("下雨")).expect("grouped");
+    let rain = groups
+        .iter()
+        .find(|g| g.question.contains("下雨"))
+        .expect("grouped");
     assert_eq!(rain.count, 2, "{groups:#?}");
-    assert!(rain.items.iter().any(|i| i.staff_reply.as_deref() == Some("天气请查看气象台。")));
-    assert!(groups.iter().any(|g| g.items.iter().any(|i| i.why == "thumbs_down")));
+    assert!(
+        rain.items
+            .iter()
+            .any(|i| i.staff_reply.as_deref() == Some("天气请查看气象台。"))
+    );
+    assert!(
+        groups
+            .iter()
+            .any(|g| g.items.iter().any(|i| i.why == "thumbs_down"))
+    );
 }

@@ -25,7 +25,9 @@ struct TestWeb {
 
 fn test_web(web: WebConfig) -> TestWeb {
     let (dir, desk) = desk_for(&shipped_corpus());
-    let commissioner = desk.add_staff("alice", Role::Commissioner, &[], &[]).unwrap();
+    let commissioner = desk
+        .add_staff("alice", Role::Commissioner, &[], &[])
+        .unwrap();
     let other_commissioner = desk.add_staff("bob", Role::Commissioner, &[], &[]).unwrap();
     let admin = desk.add_staff("root", Role::Admin, &[], &[]).unwrap();
     let corpus = dir.path().join("corpus-drafts");
@@ -47,7 +49,13 @@ struct Resp {
     text: String,
 }
 
-async fn call(app: &Router, method: &str, uri: &str, headers: &[(&str, &str)], body: Option<serde_json::Value>) -> Resp {
+async fn call(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: Option<serde_json::Value>,
+) -> Resp {
     let mut req = Request::builder().method(method).uri(uri);
     for (k, v) in headers {
         req = req.header(*k, *v);
@@ -73,8 +81,16 @@ async fn call(app: &Router, method: &str, uri: &str, headers: &[(&str, &str)], b
 }
 
 fn session_cookie(r: &Resp) -> String {
-    let set = r.headers.get(header::SET_COOKIE).expect("a session cookie").to_str().unwrap();
-    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+    let set = r
+        .headers
+        .get(header::SET_COOKIE)
+        .expect("a session cookie")
+        .to_str()
+        .unwrap();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
     set.split(';').next().unwrap().to_string()
 }
 
@@ -99,55 +115,155 @@ async fn pages_are_served_from_the_binary() {
 #[tokio::test]
 async fn an_investor_asks_is_handed_off_and_a_commissioner_takes_over() {
     let w = test_web(WebConfig::default());
-    let r = call(&w.app, "POST", "/api/messages", &[], Some(serde_json::json!({"text": "高新技术企业的企业所得税税率是多少？"}))).await;
+    let r = call(
+        &w.app,
+        "POST",
+        "/api/messages",
+        &[],
+        Some(serde_json::json!({"text": "高新技术企业的企业所得税税率是多少？"})),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.json["state"], "bot");
     assert_eq!(r.json["reply"]["kind"], "answer");
-    for key in ["question", "kind", "text", "confidence", "reason", "sources", "options"] {
+    for key in [
+        "question",
+        "kind",
+        "text",
+        "confidence",
+        "reason",
+        "sources",
+        "options",
+    ] {
         assert!(r.json["reply"].get(key).is_some(), "reply.{key}");
     }
     let cookie = session_cookie(&r);
     let conversation = r.json["conversation"].as_str().unwrap().to_string();
 
-    let r = call(&w.app, "POST", "/api/messages", &[("cookie", &cookie)], Some(serde_json::json!({"text": "明天无锡会下雨吗"}))).await;
+    let r = call(
+        &w.app,
+        "POST",
+        "/api/messages",
+        &[("cookie", &cookie)],
+        Some(serde_json::json!({"text": "明天无锡会下雨吗"})),
+    )
+    .await;
     assert_eq!(r.json["state"], "waiting");
     assert_eq!(r.json["reply"]["kind"], "handoff");
     assert_eq!(r.json["conversation"], conversation.as_str());
 
     let auth = bearer(&w.commissioner);
-    let q = call(&w.app, "GET", "/api/tickets", &[("authorization", &auth)], None).await;
+    let q = call(
+        &w.app,
+        "GET",
+        "/api/tickets",
+        &[("authorization", &auth)],
+        None,
+    )
+    .await;
     assert_eq!(q.status, StatusCode::OK);
     let id = q.json["tickets"][0]["id"].as_u64().unwrap();
-    assert_eq!(q.json["tickets"][0]["brief"]["question"], "明天无锡会下雨吗");
+    assert_eq!(
+        q.json["tickets"][0]["brief"]["question"],
+        "明天无锡会下雨吗"
+    );
     assert!(q.json["tickets"][0]["waiting_secs"].is_number());
 
-    let c = call(&w.app, "POST", &format!("/api/tickets/{id}/claim"), &[("authorization", &auth)], None).await;
+    let c = call(
+        &w.app,
+        "POST",
+        &format!("/api/tickets/{id}/claim"),
+        &[("authorization", &auth)],
+        None,
+    )
+    .await;
     assert_eq!(c.status, StatusCode::OK);
     let other = bearer(&w.other_commissioner);
-    let c2 = call(&w.app, "POST", &format!("/api/tickets/{id}/claim"), &[("authorization", &other)], None).await;
+    let c2 = call(
+        &w.app,
+        "POST",
+        &format!("/api/tickets/{id}/claim"),
+        &[("authorization", &other)],
+        None,
+    )
+    .await;
     assert_eq!(c2.status, StatusCode::CONFLICT);
     assert!(c2.json["error"].as_str().unwrap().contains("alice"));
 
-    let rep = call(&w.app, "POST", &format!("/api/tickets/{id}/reply"), &[("authorization", &auth)], Some(serde_json::json!({"text": "天气请查看气象台，项目问题我来跟进。"}))).await;
+    let rep = call(
+        &w.app,
+        "POST",
+        &format!("/api/tickets/{id}/reply"),
+        &[("authorization", &auth)],
+        Some(serde_json::json!({"text": "天气请查看气象台，项目问题我来跟进。"})),
+    )
+    .await;
     assert_eq!(rep.status, StatusCode::OK, "{}", rep.text);
     // While staff own it the bot stays silent: reply is null.
-    let r = call(&w.app, "POST", "/api/messages", &[("cookie", &cookie)], Some(serde_json::json!({"text": "好的，谢谢专员"}))).await;
+    let r = call(
+        &w.app,
+        "POST",
+        "/api/messages",
+        &[("cookie", &cookie)],
+        Some(serde_json::json!({"text": "好的，谢谢专员"})),
+    )
+    .await;
     assert_eq!(r.json["state"], "staff");
     assert!(r.json["reply"].is_null());
 
-    let m = call(&w.app, "GET", "/api/messages?after=0", &[("cookie", &cookie)], None).await;
-    let texts: Vec<&str> = m.json["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
+    let m = call(
+        &w.app,
+        "GET",
+        "/api/messages?after=0",
+        &[("cookie", &cookie)],
+        None,
+    )
+    .await;
+    let texts: Vec<&str> = m.json["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
     assert!(texts.contains(&"天气请查看气象台，项目问题我来跟进。"));
     let after = m.json["messages"].as_array().unwrap().len() as u64;
-    let none = call(&w.app, "GET", &format!("/api/messages?after={after}"), &[("cookie", &cookie)], None).await;
+    let none = call(
+        &w.app,
+        "GET",
+        &format!("/api/messages?after={after}"),
+        &[("cookie", &cookie)],
+        None,
+    )
+    .await;
     assert!(none.json["messages"].as_array().unwrap().is_empty());
 
-    let detail = call(&w.app, "GET", &format!("/api/tickets/{id}"), &[("authorization", &auth)], None).await;
+    let detail = call(
+        &w.app,
+        "GET",
+        &format!("/api/tickets/{id}"),
+        &[("authorization", &auth)],
+        None,
+    )
+    .await;
     assert!(detail.json["messages"].as_array().unwrap().len() >= 5);
 
-    let hb = call(&w.app, "POST", &format!("/api/tickets/{id}/handback"), &[("authorization", &auth)], None).await;
+    let hb = call(
+        &w.app,
+        "POST",
+        &format!("/api/tickets/{id}/handback"),
+        &[("authorization", &auth)],
+        None,
+    )
+    .await;
     assert_eq!(hb.status, StatusCode::OK);
-    let r = call(&w.app, "POST", "/api/messages", &[("cookie", &cookie)], Some(serde_json::json!({"text": "高新技术企业的企业所得税税率是多少？"}))).await;
+    let r = call(
+        &w.app,
+        "POST",
+        "/api/messages",
+        &[("cookie", &cookie)],
+        Some(serde_json::json!({"text": "高新技术企业的企业所得税税率是多少？"})),
+    )
+    .await;
     assert_eq!(r.json["state"], "bot");
     assert_eq!(r.json["reply"]["kind"], "answer");
 }
@@ -156,66 +272,263 @@ async fn an_investor_asks_is_handed_off_and_a_commissioner_takes_over() {
 async fn release_close_cancel_and_feedback() {
     let w = test_web(WebConfig::default());
     let auth = bearer(&w.commissioner);
-    let r = call(&w.app, "POST", "/api/messages", &[], Some(serde_json::json!({"text": "转人工"}))).await;
+    let r = call(
+        &w.app,
+        "POST",
+        "/api/messages",
+        &[],
+        Some(serde_json::json!({"text": "转人工"})),
+    )
+    .await;
     let cookie = session_cookie(&r);
-    let id = call(&w.app, "GET", "/api/tickets", &[("authorization", &auth)], None).await.json["tickets"][0]["id"].as_u64().unwrap();
-    assert_eq!(call(&w.app, "POST", &format!("/api/tickets/{id}/claim"), &[("authorization", &auth)], None).await.status, StatusCode::OK);
-    assert_eq!(call(&w.app, "POST", &format!("/api/tickets/{id}/release"), &[("authorization", &auth)], None).await.status, StatusCode::OK);
+    let id = call(
+        &w.app,
+        "GET",
+        "/api/tickets",
+        &[("authorization", &auth)],
+        None,
+    )
+    .await
+    .json["tickets"][0]["id"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(
+        call(
+            &w.app,
+            "POST",
+            &format!("/api/tickets/{id}/claim"),
+            &[("authorization", &auth)],
+            None
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(
+            &w.app,
+            "POST",
+            &format!("/api/tickets/{id}/release"),
+            &[("authorization", &auth)],
+            None
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
     let cancel = call(&w.app, "POST", "/api/cancel", &[("cookie", &cookie)], None).await;
     assert_eq!(cancel.json["cancelled"], true);
-    let closed = call(&w.app, "POST", &format!("/api/tickets/{id}/close"), &[("authorization", &auth)], None).await;
-    assert_eq!(closed.status, StatusCode::CONFLICT, "a cancelled ticket stays closed");
+    let closed = call(
+        &w.app,
+        "POST",
+        &format!("/api/tickets/{id}/close"),
+        &[("authorization", &auth)],
+        None,
+    )
+    .await;
+    assert_eq!(
+        closed.status,
+        StatusCode::CONFLICT,
+        "a cancelled ticket stays closed"
+    );
 
-    let r = call(&w.app, "POST", "/api/messages", &[("cookie", &cookie)], Some(serde_json::json!({"text": "转人工"}))).await;
+    let r = call(
+        &w.app,
+        "POST",
+        "/api/messages",
+        &[("cookie", &cookie)],
+        Some(serde_json::json!({"text": "转人工"})),
+    )
+    .await;
     assert_eq!(r.json["state"], "waiting");
-    let id2 = call(&w.app, "GET", "/api/tickets", &[("authorization", &auth)], None).await.json["tickets"][0]["id"].as_u64().unwrap();
-    call(&w.app, "POST", &format!("/api/tickets/{id2}/claim"), &[("authorization", &auth)], None).await;
-    assert_eq!(call(&w.app, "POST", &format!("/api/tickets/{id2}/close"), &[("authorization", &auth)], None).await.status, StatusCode::OK);
+    let id2 = call(
+        &w.app,
+        "GET",
+        "/api/tickets",
+        &[("authorization", &auth)],
+        None,
+    )
+    .await
+    .json["tickets"][0]["id"]
+        .as_u64()
+        .unwrap();
+    call(
+        &w.app,
+        "POST",
+        &format!("/api/tickets/{id2}/claim"),
+        &[("authorization", &auth)],
+        None,
+    )
+    .await;
+    assert_eq!(
+        call(
+            &w.app,
+            "POST",
+            &format!("/api/tickets/{id2}/close"),
+            &[("authorization", &auth)],
+            None
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
 
-    let a = call(&w.app, "POST", "/api/messages", &[("cookie", &cookie)], Some(serde_json::json!({"text": "高新技术企业的企业所得税税率是多少？"}))).await;
+    let a = call(
+        &w.app,
+        "POST",
+        "/api/messages",
+        &[("cookie", &cookie)],
+        Some(serde_json::json!({"text": "高新技术企业的企业所得税税率是多少？"})),
+    )
+    .await;
     assert_eq!(a.json["reply"]["kind"], "answer");
     let m = call(&w.app, "GET", "/api/messages", &[("cookie", &cookie)], None).await;
-    let seq = m.json["messages"].as_array().unwrap().last().unwrap()["seq"].as_u64().unwrap();
-    let f = call(&w.app, "POST", "/api/feedback", &[("cookie", &cookie)], Some(serde_json::json!({"seq": seq, "vote": "up"}))).await;
+    let seq = m.json["messages"].as_array().unwrap().last().unwrap()["seq"]
+        .as_u64()
+        .unwrap();
+    let f = call(
+        &w.app,
+        "POST",
+        "/api/feedback",
+        &[("cookie", &cookie)],
+        Some(serde_json::json!({"seq": seq, "vote": "up"})),
+    )
+    .await;
     assert_eq!(f.status, StatusCode::OK);
-    let stats = call(&w.app, "GET", "/api/admin/stats", &[("authorization", &bearer(&w.admin))], None).await;
+    let stats = call(
+        &w.app,
+        "GET",
+        "/api/admin/stats",
+        &[("authorization", &bearer(&w.admin))],
+        None,
+    )
+    .await;
     assert_eq!(stats.json["thumbs_up"], 1);
 }
 
 #[tokio::test]
 async fn staff_and_admin_routes_need_the_right_role() {
     let w = test_web(WebConfig::default());
-    let staff_routes = [("GET", "/api/tickets"), ("GET", "/api/tickets/1"), ("POST", "/api/tickets/1/claim"), ("POST", "/api/tickets/1/handback"), ("POST", "/api/tickets/1/close"), ("POST", "/api/tickets/1/release"), ("GET", "/api/me")];
-    let admin_routes = [("POST", "/api/admin/reindex"), ("GET", "/api/admin/unanswered"), ("GET", "/api/admin/stats")];
+    let staff_routes = [
+        ("GET", "/api/tickets"),
+        ("GET", "/api/tickets/1"),
+        ("POST", "/api/tickets/1/claim"),
+        ("POST", "/api/tickets/1/handback"),
+        ("POST", "/api/tickets/1/close"),
+        ("POST", "/api/tickets/1/release"),
+        ("GET", "/api/me"),
+    ];
+    let admin_routes = [
+        ("POST", "/api/admin/reindex"),
+        ("GET", "/api/admin/unanswered"),
+        ("GET", "/api/admin/stats"),
+    ];
     for (m, uri) in staff_routes.iter().chain(admin_routes.iter()) {
         let r = call(&w.app, m, uri, &[], None).await;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{m} {uri} without a token");
-        let r = call(&w.app, m, uri, &[("authorization", "Bearer not-a-token")], None).await;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{m} {uri} with a bad token");
+        assert_eq!(
+            r.status,
+            StatusCode::UNAUTHORIZED,
+            "{m} {uri} without a token"
+        );
+        let r = call(
+            &w.app,
+            m,
+            uri,
+            &[("authorization", "Bearer not-a-token")],
+            None,
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNAUTHORIZED,
+            "{m} {uri} with a bad token"
+        );
     }
-    let reply = call(&w.app, "POST", "/api/tickets/1/reply", &[], Some(serde_json::json!({"text": "x"}))).await;
+    let reply = call(
+        &w.app,
+        "POST",
+        "/api/tickets/1/reply",
+        &[],
+        Some(serde_json::json!({"text": "x"})),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     for (m, uri) in admin_routes {
-        let r = call(&w.app, m, uri, &[("authorization", &bearer(&w.commissioner))], None).await;
-        assert_eq!(r.status, StatusCode::FORBIDDEN, "{m} {uri} as a commissioner");
+        let r = call(
+            &w.app,
+            m,
+            uri,
+            &[("authorization", &bearer(&w.commissioner))],
+            None,
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            StatusCode::FORBIDDEN,
+            "{m} {uri} as a commissioner"
+        );
     }
-    let r = call(&w.app, "GET", "/api/admin/stats", &[("authorization", &bearer(&w.admin))], None).await;
+    let r = call(
+        &w.app,
+        "GET",
+        "/api/admin/stats",
+        &[("authorization", &bearer(&w.admin))],
+        None,
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK);
     // The console signs in with the token and then uses an HttpOnly cookie.
-    let login = call(&w.app, "POST", "/api/staff/login", &[], Some(serde_json::json!({"token": w.commissioner}))).await;
+    let login = call(
+        &w.app,
+        "POST",
+        "/api/staff/login",
+        &[],
+        Some(serde_json::json!({"token": w.commissioner})),
+    )
+    .await;
     assert_eq!(login.status, StatusCode::OK);
-    let cookie = login.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
+    let cookie = login
+        .headers
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
     let me = call(&w.app, "GET", "/api/me", &[("cookie", &cookie)], None).await;
     assert_eq!(me.json["name"], "alice");
-    let bad = call(&w.app, "POST", "/api/staff/login", &[], Some(serde_json::json!({"token": "guess"}))).await;
+    let bad = call(
+        &w.app,
+        "POST",
+        "/api/staff/login",
+        &[],
+        Some(serde_json::json!({"token": "guess"})),
+    )
+    .await;
     assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
 async fn investors_see_only_their_own_conversation() {
     let w = test_web(WebConfig::default());
-    let a = call(&w.app, "POST", "/api/messages", &[], Some(serde_json::json!({"text": "我的公司叫甲公司，秘密项目A"}))).await;
-    let b = call(&w.app, "POST", "/api/messages", &[], Some(serde_json::json!({"text": "乙公司的问题"}))).await;
+    let a = call(
+        &w.app,
+        "POST",
+        "/api/messages",
+        &[],
+        Some(serde_json::json!({"text": "我的公司叫甲公司，秘密项目A"})),
+    )
+    .await;
+    let b = call(
+        &w.app,
+        "POST",
+        "/api/messages",
+        &[],
+        Some(serde_json::json!({"text": "乙公司的问题"})),
+    )
+    .await;
     let (ca, cb) = (session_cookie(&a), session_cookie(&b));
     assert_ne!(a.json["conversation"], b.json["conversation"]);
     let mb = call(&w.app, "GET", "/api/messages", &[("cookie", &cb)], None).await;
@@ -223,77 +536,238 @@ async fn investors_see_only_their_own_conversation() {
     let ma = call(&w.app, "GET", "/api/messages", &[("cookie", &ca)], None).await;
     assert!(ma.text.contains("秘密项目A"));
     // A forged or unknown session gets nothing, and is not an error page either.
-    let forged = call(&w.app, "GET", "/api/messages", &[("cookie", "xiaoer_session=0000")], None).await;
+    let forged = call(
+        &w.app,
+        "GET",
+        "/api/messages",
+        &[("cookie", "xiaoer_session=0000")],
+        None,
+    )
+    .await;
     assert_eq!(forged.status, StatusCode::OK);
     assert!(forged.json["messages"].as_array().unwrap().is_empty());
-    let fb = call(&w.app, "POST", "/api/feedback", &[("cookie", "xiaoer_session=0000")], Some(serde_json::json!({"seq": 1, "vote": "up"}))).await;
+    let fb = call(
+        &w.app,
+        "POST",
+        "/api/feedback",
+        &[("cookie", "xiaoer_session=0000")],
+        Some(serde_json::json!({"seq": 1, "vote": "up"})),
+    )
+    .await;
     assert_eq!(fb.status, StatusCode::NOT_FOUND);
     // Feedback on the other investor's message numbers touches only one's own conversation.
-    let fb = call(&w.app, "POST", "/api/feedback", &[("cookie", &cb)], Some(serde_json::json!({"seq": 1, "vote": "up"}))).await;
-    assert_ne!(fb.status, StatusCode::OK, "message 1 of b is the investor's own text, not an answer");
+    let fb = call(
+        &w.app,
+        "POST",
+        "/api/feedback",
+        &[("cookie", &cb)],
+        Some(serde_json::json!({"seq": 1, "vote": "up"})),
+    )
+    .await;
+    assert_ne!(
+        fb.status,
+        StatusCode::OK,
+        "message 1 of b is the investor's own text, not an answer"
+    );
 }
 
 #[tokio::test]
 async fn bad_input_gets_a_clear_error_and_markup_stays_text() {
     let w = test_web(WebConfig::default());
     let huge = "税".repeat(5000);
-    let r = call(&w.app, "POST", "/api/messages", &[], Some(serde_json::json!({"text": huge}))).await;
+    let r = call(
+        &w.app,
+        "POST",
+        "/api/messages",
+        &[],
+        Some(serde_json::json!({"text": huge})),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(r.json["error"].as_str().unwrap().contains("过长"));
-    let r = call(&w.app, "POST", "/api/messages", &[], Some(serde_json::json!({"text": "a".repeat(40_000)}))).await;
-    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "over the body limit");
-    let r = call(&w.app, "POST", "/api/messages", &[("content-type", "application/json")], None).await;
+    let r = call(
+        &w.app,
+        "POST",
+        "/api/messages",
+        &[],
+        Some(serde_json::json!({"text": "a".repeat(40_000)})),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "over the body limit"
+    );
+    let r = call(
+        &w.app,
+        "POST",
+        "/api/messages",
+        &[("content-type", "application/json")],
+        None,
+    )
+    .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    let req = Request::builder().method("POST").uri("/api/messages").header("content-type", "application/json").body(Body::from(vec![0xff, 0xfe, 0x00])).unwrap();
-    assert_eq!(w.app.clone().oneshot(req).await.unwrap().status(), StatusCode::BAD_REQUEST);
-    for text in ["", "🙂", "\" : AND * (", "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "a\u{0}b"] {
-        let r = call(&w.app, "POST", "/api/messages", &[], Some(serde_json::json!({"text": text}))).await;
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/messages")
+        .header("content-type", "application/json")
+        .body(Body::from(vec![0xff, 0xfe, 0x00]))
+        .unwrap();
+    assert_eq!(
+        w.app.clone().oneshot(req).await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    for text in [
+        "",
+        "🙂",
+        "\" : AND * (",
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        "a\u{0}b",
+    ] {
+        let r = call(
+            &w.app,
+            "POST",
+            "/api/messages",
+            &[],
+            Some(serde_json::json!({"text": text})),
+        )
+        .await;
         assert_eq!(r.status, StatusCode::OK, "{text:?}: {}", r.text);
     }
     // Markup comes back as data, exactly as typed; the page renders it with textContent.
-    let r = call(&w.app, "POST", "/api/messages", &[], Some(serde_json::json!({"text": "<img src=x onerror=alert(1)>"}))).await;
+    let r = call(
+        &w.app,
+        "POST",
+        "/api/messages",
+        &[],
+        Some(serde_json::json!({"text": "<img src=x onerror=alert(1)>"})),
+    )
+    .await;
     let cookie = session_cookie(&r);
     let m = call(&w.app, "GET", "/api/messages", &[("cookie", &cookie)], None).await;
-    assert_eq!(m.json["messages"][0]["text"], "<img src=x onerror=alert(1)>");
+    assert_eq!(
+        m.json["messages"][0]["text"],
+        "<img src=x onerror=alert(1)>"
+    );
     let page = call(&w.app, "GET", "/", &[], None).await;
-    assert!(!page.text.contains("innerHTML"), "the page must not render server text as HTML");
+    assert!(
+        !page.text.contains("innerHTML"),
+        "the page must not render server text as HTML"
+    );
 }
 
 #[tokio::test]
 async fn rate_limits_per_session_and_per_address() {
-    let w = test_web(WebConfig { session_messages_per_minute: 3, ..WebConfig::default() });
-    let first = call(&w.app, "POST", "/api/messages", &[], Some(serde_json::json!({"text": "你好"}))).await;
+    let w = test_web(WebConfig {
+        session_messages_per_minute: 3,
+        ..WebConfig::default()
+    });
+    let first = call(
+        &w.app,
+        "POST",
+        "/api/messages",
+        &[],
+        Some(serde_json::json!({"text": "你好"})),
+    )
+    .await;
     let cookie = session_cookie(&first);
     for _ in 0..2 {
-        assert_eq!(call(&w.app, "POST", "/api/messages", &[("cookie", &cookie)], Some(serde_json::json!({"text": "你好"}))).await.status, StatusCode::OK);
+        assert_eq!(
+            call(
+                &w.app,
+                "POST",
+                "/api/messages",
+                &[("cookie", &cookie)],
+                Some(serde_json::json!({"text": "你好"}))
+            )
+            .await
+            .status,
+            StatusCode::OK
+        );
     }
-    let limited = call(&w.app, "POST", "/api/messages", &[("cookie", &cookie)], Some(serde_json::json!({"text": "你好"}))).await;
+    let limited = call(
+        &w.app,
+        "POST",
+        "/api/messages",
+        &[("cookie", &cookie)],
+        Some(serde_json::json!({"text": "你好"})),
+    )
+    .await;
     assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
     // Another session is not affected.
-    assert_eq!(call(&w.app, "POST", "/api/messages", &[], Some(serde_json::json!({"text": "你好"}))).await.status, StatusCode::OK);
+    assert_eq!(
+        call(
+            &w.app,
+            "POST",
+            "/api/messages",
+            &[],
+            Some(serde_json::json!({"text": "你好"}))
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
 
     // Per address: requests carry the peer address as the real server provides it.
-    let w = test_web(WebConfig { address_messages_per_minute: 2, ..WebConfig::default() });
+    let w = test_web(WebConfig {
+        address_messages_per_minute: 2,
+        ..WebConfig::default()
+    });
     let peer = std::net::SocketAddr::from(([127, 0, 0, 9], 5555));
     let mut statuses = Vec::new();
     for _ in 0..3 {
-        let mut req = Request::builder().method("POST").uri("/api/messages").header("content-type", "application/json").body(Body::from("{\"text\":\"你好\"}")).unwrap();
-        req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+        let mut req = Request::builder()
+            .method("POST")
+            .uri("/api/messages")
+            .header("content-type", "application/json")
+            .body(Body::from("{\"text\":\"你好\"}"))
+            .unwrap();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
         statuses.push(w.app.clone().oneshot(req).await.unwrap().status());
     }
-    assert_eq!(statuses, [StatusCode::OK, StatusCode::OK, StatusCode::TOO_MANY_REQUESTS]);
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
 }
 
 #[tokio::test]
 async fn admin_reindexes_reads_unanswered_and_drafts_a_faq() {
     let w = test_web(WebConfig::default());
     let admin = bearer(&w.admin);
-    let r = call(&w.app, "POST", "/api/admin/reindex", &[("authorization", &admin)], None).await;
+    let r = call(
+        &w.app,
+        "POST",
+        "/api/admin/reindex",
+        &[("authorization", &admin)],
+        None,
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json["ok"], true, "{}", r.text);
     assert!(r.json["faqs"].as_u64().unwrap() >= 250);
-    call(&w.app, "POST", "/api/messages", &[], Some(serde_json::json!({"text": "明天无锡会下雨吗"}))).await;
-    let u = call(&w.app, "GET", "/api/admin/unanswered", &[("authorization", &admin)], None).await;
+    call(
+        &w.app,
+        "POST",
+        "/api/messages",
+        &[],
+        Some(serde_json::json!({"text": "明天无锡会下雨吗"})),
+    )
+    .await;
+    let u = call(
+        &w.app,
+        "GET",
+        "/api/admin/unanswered",
+        &[("authorization", &admin)],
+        None,
+    )
+    .await;
     assert_eq!(u.json["groups"][0]["count"], 1);
     let d = call(&w.app, "POST", "/api/admin/drafts", &[("authorization", &admin)], Some(serde_json::json!({"question": "明天无锡会下雨吗", "alternatives": ["无锡天气"], "answer": "天气请查询气象台。"}))).await;
     assert_eq!(d.status, StatusCode::OK, "{}", d.text);
@@ -312,11 +786,31 @@ async fn a_failed_admin_reindex_reports_file_and_line_and_keeps_serving() {
     let (_d, desk) = desk_for(&corpus);
     let admin = desk.add_staff("root", Role::Admin, &[], &[]).unwrap();
     let serving = desk.engine().generation().name.clone();
-    std::fs::write(corpus.join("faqs/broken.toml"), "[[faq]]\nid = \"x\"\nquestion = \"q\"\n").unwrap();
-    let app = app(WebState::new(Arc::clone(&desk), WebConfig::default(), corpus.clone()));
-    let r = call(&app, "POST", "/api/admin/reindex", &[("authorization", &bearer(&admin))], None).await;
+    std::fs::write(
+        corpus.join("faqs/broken.toml"),
+        "[[faq]]\nid = \"x\"\nquestion = \"q\"\n",
+    )
+    .unwrap();
+    let app = app(WebState::new(
+        Arc::clone(&desk),
+        WebConfig::default(),
+        corpus.clone(),
+    ));
+    let r = call(
+        &app,
+        "POST",
+        "/api/admin/reindex",
+        &[("authorization", &bearer(&admin))],
+        None,
+    )
+    .await;
     assert_eq!(r.json["ok"], false);
-    assert!(r.json["errors"][0]["path"].as_str().unwrap().ends_with("broken.toml"));
+    assert!(
+        r.json["errors"][0]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("broken.toml")
+    );
     assert!(r.json["errors"][0]["line"].as_u64().unwrap() >= 1);
     assert_eq!(r.json["serving"], serving.as_str());
 }
