@@ -146,9 +146,20 @@ pub fn retrieve(
     let query = BooleanQuery::new(clauses);
     let top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
 
-    let mut hits = Vec::with_capacity(top.len());
-    for (score, address) in &top {
-        let doc: TantivyDocument = searcher.doc(*address)?;
+    let evidence = measure_coverage(generation, &searcher, &concepts, &top)?;
+    // Re-rank by evidence BM25 does not see: a record lacking the question's weightiest
+    // words is unlikely to answer it, however often it repeats the others.
+    let mut ranked: Vec<(f32, DocAddress, Evidence)> = top
+        .iter()
+        .zip(evidence)
+        .map(|((score, address), e)| (score * (0.5 + e.coverage), *address, e))
+        .collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+    // Only the best few are read from the document store (the costly part of a search).
+    ranked.truncate(LOADED);
+    let mut hits = Vec::with_capacity(ranked.len());
+    for (score, address, e) in ranked {
+        let doc: TantivyDocument = searcher.doc(address)?;
         let text = |field: Field| {
             doc.get_first(field)
                 .and_then(|v| v.as_str())
@@ -157,9 +168,9 @@ pub fn retrieve(
         };
         let hit_lang = Lang::parse(&text(f.lang));
         let score = if hit_lang == lang {
-            *score
+            score
         } else {
-            *score * OTHER_LANGUAGE_FACTOR
+            score * OTHER_LANGUAGE_FACTOR
         };
         hits.push(Hit {
             id: text(f.id),
@@ -170,16 +181,10 @@ pub fn retrieve(
             body: text(f.body),
             meta: Meta::from_json(&text(f.meta)),
             score,
-            coverage: 0.0,
-            key_coverage: 0.0,
-            missing: Vec::new(),
+            coverage: e.coverage,
+            key_coverage: e.key_coverage,
+            missing: e.missing,
         });
-    }
-    measure_coverage(generation, &searcher, &concepts, &top, &mut hits)?;
-    // Re-rank by evidence BM25 does not see: a record lacking the question's weightiest
-    // words is unlikely to answer it, however often it repeats the others.
-    for h in hits.iter_mut() {
-        h.score *= 0.5 + h.coverage;
     }
     hits.sort_by(|a, b| b.score.total_cmp(&a.score));
     Ok(Retrieval {
@@ -187,6 +192,17 @@ pub fn retrieve(
         hits,
         num_docs,
     })
+}
+
+/// Records read in full after re-ranking: enough for sources, margins and clarify options.
+const LOADED: usize = 12;
+
+/// What a record covers of the question (see `Hit`).
+#[derive(Default)]
+struct Evidence {
+    coverage: f32,
+    key_coverage: f32,
+    missing: Vec<usize>,
 }
 
 fn concepts_of(
@@ -239,11 +255,11 @@ fn measure_coverage(
     searcher: &Searcher,
     concepts: &[Concept],
     top: &[(f32, DocAddress)],
-    hits: &mut [Hit],
-) -> Result<(), SearchError> {
+) -> Result<Vec<Evidence>, SearchError> {
+    let mut out: Vec<Evidence> = top.iter().map(|_| Evidence::default()).collect();
     let total: f32 = concepts.iter().map(|c| c.idf * c.weight).sum();
     if total <= 0.0 {
-        return Ok(());
+        return Ok(out);
     }
     // Hit positions grouped by segment, in ascending doc order (postings only seek forward).
     let mut by_segment: BTreeMap<u32, Vec<(DocId, usize)>> = BTreeMap::new();
@@ -257,40 +273,38 @@ fn measure_coverage(
         docs.sort_unstable();
     }
     let f = generation.fields;
-    let mut all_cov = vec![0.0f32; hits.len()];
-    let mut key_cov = vec![0.0f32; hits.len()];
     for (ci, concept) in concepts.iter().enumerate() {
         if concept.df == 0 {
-            for hit in hits.iter_mut() {
-                hit.missing.push(ci);
+            for e in out.iter_mut() {
+                e.missing.push(ci);
             }
             continue;
         }
-        let in_all = present(searcher, f.all, &concept.variants, &by_segment, hits.len())?;
-        let mut in_key = vec![false; hits.len()];
+        let in_all = present(searcher, f.all, &concept.variants, &by_segment, top.len())?;
+        let mut in_key = vec![false; top.len()];
         for field in [f.title, f.alternatives, f.heading] {
-            let p = present(searcher, field, &concept.variants, &by_segment, hits.len())?;
+            let p = present(searcher, field, &concept.variants, &by_segment, top.len())?;
             for (k, v) in in_key.iter_mut().zip(p) {
                 *k |= v;
             }
         }
-        for i in 0..hits.len() {
-            let w = concept.idf * concept.weight;
+        let w = concept.idf * concept.weight;
+        for (i, e) in out.iter_mut().enumerate() {
             if in_all[i] {
-                all_cov[i] += w;
+                e.coverage += w;
             } else {
-                hits[i].missing.push(ci);
+                e.missing.push(ci);
             }
             if in_key[i] {
-                key_cov[i] += w;
+                e.key_coverage += w;
             }
         }
     }
-    for (i, hit) in hits.iter_mut().enumerate() {
-        hit.coverage = all_cov[i] / total;
-        hit.key_coverage = key_cov[i] / total;
+    for e in out.iter_mut() {
+        e.coverage /= total;
+        e.key_coverage /= total;
     }
-    Ok(())
+    Ok(out)
 }
 
 fn present(

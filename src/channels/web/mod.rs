@@ -160,8 +160,8 @@ async fn session_chat(state: &AppState, headers: &HeaderMap) -> Result<Option<St
     let Some(token) = cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
-    let desk = state.desk.clone();
-    blocking(move || Ok(desk.session_chat(&token)?)).await
+    // A single key lookup in memory-mapped sled: cheap enough to run on the async thread.
+    Ok(state.desk.session_chat(&token)?)
 }
 
 async fn post_message(
