@@ -169,7 +169,7 @@ async fn kill_9_loses_no_acknowledged_message_or_ticket() {
 
     // Start once more and check everything acknowledged is there.
     let (mut server, url) = start_server(&data, &index, &corpus, &[]);
-    let acked = acked.lock().unwrap();
+    let acked = std::mem::take(&mut *acked.lock().unwrap());
     assert!(
         acked.messages.len() > 30,
         "only {} messages were acknowledged",
