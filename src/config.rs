@@ -31,6 +31,8 @@ pub struct Config {
     pub desk: DeskConfig,
     /// Web limits.
     pub web: WebConfig,
+    /// Telegram (off without a token).
+    pub telegram: crate::channels::telegram::TelegramConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +67,7 @@ impl Default for Config {
             decision: Thresholds::default(),
             desk: DeskConfig::default(),
             web: WebConfig::default(),
+            telegram: Default::default(),
         }
     }
 }
@@ -111,6 +114,7 @@ impl Config {
         if let Some(v) = var("XIAOER_ADDR") {
             self.addr = v;
         }
+        self.telegram.apply_env(&var);
     }
 }
 

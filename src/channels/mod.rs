@@ -1,4 +1,5 @@
 //! Channels: thin adapters that translate between a transport and the desk. They deliver;
 //! they decide nothing.
 
+pub mod telegram;
 pub mod web;

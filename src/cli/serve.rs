@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::channels::web;
+use crate::channels::{telegram, web};
 use crate::config::Config;
 use crate::desk::{Desk, Role};
 use crate::store::SledStore;
@@ -46,7 +46,18 @@ async fn run(config: Config) -> Result<()> {
         }
     });
 
-    tracing::info!("Telegram is off (no bot token configured)");
+    if config.telegram.enabled() {
+        let bot = telegram::bot(&config.telegram)?;
+        let (desk, tg) = (desk.clone(), config.telegram.clone());
+        tracing::info!(mode = if tg.mode == "webhook" { "webhook" } else { "long polling" }, staff_group = ?tg.staff_group, "Telegram is on");
+        tokio::spawn(async move {
+            if let Err(e) = telegram::run(bot, desk, tg).await {
+                tracing::error!(error = %e, "Telegram stopped");
+            }
+        });
+    } else {
+        tracing::info!("Telegram is off (no bot token: set TELOXIDE_TOKEN or [telegram] token)");
+    }
     let state = web::WebState::new(desk, config.web.clone(), config.corpus.clone());
     let app = web::app(state);
     let listener = tokio::net::TcpListener::bind(&config.addr)

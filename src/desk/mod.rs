@@ -89,6 +89,9 @@ pub struct Inbound {
     pub reply: Option<Reply>,
     #[serde(skip)]
     pub ticket_opened: Option<u64>,
+    /// The stored bot message carrying `reply` (for feedback buttons).
+    #[serde(skip)]
+    pub reply_seq: Option<u64>,
 }
 
 pub struct Desk {
@@ -366,6 +369,7 @@ impl Desk {
                 append(t, &mut conv, now, Author::Investor, text, None)?;
                 let mut reply = reply.clone();
                 let mut opened = None;
+                let mut reply_seq = None;
                 match &owner {
                     Owner::Bot => {
                         let r = reply
@@ -423,7 +427,14 @@ impl Desk {
                             tk.last_investor_message_at = Some(now);
                         }
                         t.put(Table::Tickets, &ticket.to_be_bytes(), &encode(&tk))?;
-                        append(t, &mut conv, now, Author::Bot, &r.text, Some(r.clone()))?;
+                        reply_seq = Some(append(
+                            t,
+                            &mut conv,
+                            now,
+                            Author::Bot,
+                            &r.text,
+                            Some(r.clone()),
+                        )?);
                     }
                     Owner::Staff { ticket, .. } => {
                         if let Some(mut tk) =
@@ -440,6 +451,7 @@ impl Desk {
                     state: conv.owner.state(),
                     reply,
                     ticket_opened: opened,
+                    reply_seq,
                 }));
                 Ok(())
             });
@@ -756,6 +768,27 @@ impl Desk {
             ))
         })
         .map(Some)
+    }
+
+    /// The investor can no longer be reached (blocked the bot): close their open ticket so
+    /// nobody keeps answering into the void.
+    pub fn investor_gone(&self, conversation: &str) -> Result<(), DeskError> {
+        let Some(conv) = self.conversation(conversation)? else {
+            return Ok(());
+        };
+        let Some(ticket) = conv.owner.ticket() else {
+            return Ok(());
+        };
+        self.staff_action(ticket, "system", &|t, conv, now| {
+            t.state = TicketState::Closed {
+                by: "system".into(),
+                at: now,
+                outcome: Outcome::Closed,
+            };
+            conv.owner = Owner::Bot;
+            Ok(("closed: the investor can no longer be reached".into(), None))
+        })?;
+        Ok(())
     }
 
     /// Claims with no reply within the timeout go back to the queue, flagged. Timers are
