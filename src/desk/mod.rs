@@ -393,14 +393,14 @@ impl Desk {
                                 conv.after_hours_notice_at = Some(now);
                             }
                         }
-                        append(
+                        reply_seq = Some(append(
                             t,
                             &mut conv,
                             now,
                             Author::Bot,
                             &r.text.clone(),
                             Some(r.clone()),
-                        )?;
+                        )?);
                     }
                     Owner::Waiting { ticket } => {
                         let mut tk: Ticket = get(t, Table::Tickets, &ticket.to_be_bytes())?

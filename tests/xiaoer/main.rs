@@ -13,6 +13,7 @@ use tempfile::TempDir;
 mod browser;
 mod crash;
 mod desk_flow;
+mod telegram;
 mod web;
 use xiaoer::answer::Kind;
 use xiaoer::config::Config;
