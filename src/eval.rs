@@ -9,14 +9,67 @@ use serde::{Deserialize, Serialize};
 
 use crate::answer::{self, Decision, HandoffReason, Thresholds};
 use crate::engine::{Engine, EngineError};
-use crate::error::{SourceError, line_of};
+use crate::error::SourceError;
 use crate::search::Retrieval;
 
-#[derive(Debug, Clone, Deserialize)]
+/// One evaluation question. Read from our format `{"q", "expect"}`, from ncp_policy_qa
+/// (`{"query", "gold_docid", "answer_also_in", "answer", "oos"}`) or from bq_faq
+/// (`{"query", "gold_faq_id", "known_wrong_faq_ids", "oos"}`).
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct EvalQuestion {
     pub q: String,
     #[serde(default)]
     pub expect: Vec<String>,
+    /// The gold answer text, when the data set has one (ncp_policy_qa).
+    #[serde(default)]
+    pub answer: Option<String>,
+    /// Ids a person marked as a different intent (bq_faq).
+    #[serde(default)]
+    pub known_wrong: Vec<String>,
+}
+
+impl EvalQuestion {
+    /// Reads one JSON line in any of the supported shapes.
+    pub fn from_json(v: serde_json::Value) -> Result<EvalQuestion, String> {
+        let strings = |v: &serde_json::Value| -> Vec<String> {
+            v.as_array()
+                .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                .unwrap_or_default()
+        };
+        if let Some(q) = v.get("q").and_then(|q| q.as_str()) {
+            return Ok(EvalQuestion {
+                q: q.to_string(),
+                expect: strings(&v["expect"]),
+                answer: v.get("answer").and_then(|a| a.as_str()).map(str::to_string),
+                known_wrong: Vec::new(),
+            });
+        }
+        let q = v
+            .get("query")
+            .and_then(|q| q.as_str())
+            .ok_or("expected \"q\" or \"query\"")?
+            .to_string();
+        let oos = v.get("oos").and_then(|o| o.as_i64()).unwrap_or(0) != 0;
+        let mut expect = Vec::new();
+        if !oos {
+            for key in ["gold_docid", "gold_faq_id"] {
+                if let Some(id) = v.get(key).and_then(|x| x.as_str()) {
+                    expect.push(id.to_string());
+                }
+            }
+            expect.extend(strings(&v["answer_also_in"]));
+        }
+        Ok(EvalQuestion {
+            q,
+            expect,
+            answer: if oos {
+                None
+            } else {
+                v.get("answer").and_then(|a| a.as_str()).map(str::to_string)
+            },
+            known_wrong: strings(&v["known_wrong_faq_ids"]),
+        })
+    }
 }
 
 impl EvalQuestion {
@@ -46,11 +99,11 @@ pub fn load(path: &Path) -> Result<Vec<EvalQuestion>, SourceError> {
             if line.trim().is_empty() {
                 continue;
             }
-            let q: EvalQuestion = serde_json::from_str(line)
+            let v: serde_json::Value = serde_json::from_str(line)
                 .map_err(|e| SourceError::new(&file, i + 1, e.to_string()))?;
+            let q = EvalQuestion::from_json(v).map_err(|e| SourceError::new(&file, i + 1, e))?;
             out.push(q);
         }
-        let _ = line_of;
     }
     Ok(out)
 }
@@ -140,6 +193,11 @@ impl Table {
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub recall_at_1: f64,
+    /// Share of in-scope questions with a gold answer whose best passage contains it
+    /// (whitespace ignored); `None` when the data has no answers.
+    pub answer_in_cited_passage: Option<f64>,
+    /// Share of answers that cite a record a person marked as a different intent.
+    pub known_wrong_answers: Option<f64>,
     pub recall_at_5: f64,
     pub mrr_at_10: f64,
     /// Area under the curve separating right answers (in scope) from out-of-scope
@@ -214,8 +272,38 @@ pub fn report(scored: &[Scored], t: &Thresholds, today: NaiveDate) -> Report {
             neg.push(conf);
         }
     }
+    let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let with_answer: Vec<&&Scored> = inscope.iter().filter(|s| s.question.answer.is_some()).collect();
+    let answer_in_cited_passage = (!with_answer.is_empty()).then(|| {
+        with_answer
+            .iter()
+            .filter(|s| {
+                let gold = squash(s.question.answer.as_deref().unwrap_or(""));
+                s.retrieval.hits.first().is_some_and(|h| squash(&h.body).contains(&gold))
+            })
+            .count() as f64
+            / with_answer.len() as f64
+    });
+    let has_known_wrong = scored.iter().any(|s| !s.question.known_wrong.is_empty());
+    let known_wrong_answers = has_known_wrong.then(|| {
+        let mut answers = 0;
+        let mut wrong = 0;
+        for s in scored.iter().filter(|s| s.question.in_scope()) {
+            if let Decision::Answer { hit, .. } = decide_one(s, t, today)
+                && let Some(h) = s.retrieval.hits.get(hit)
+            {
+                answers += 1;
+                if s.question.known_wrong.contains(&h.id) {
+                    wrong += 1;
+                }
+            }
+        }
+        if answers == 0 { 0.0 } else { wrong as f64 / answers as f64 }
+    });
     Report {
         recall_at_1: recall_at(1),
+        answer_in_cited_passage,
+        known_wrong_answers,
         recall_at_5: recall_at(5),
         mrr_at_10: mrr,
         separation_auc: auc(&pos, &neg),

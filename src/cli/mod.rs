@@ -302,6 +302,15 @@ fn print_report(r: &eval::Report, t: &crate::answer::Thresholds) {
         "separation AUC (right answers vs out of scope): {:.3}",
         r.separation_auc
     );
+    if let Some(x) = r.answer_in_cited_passage {
+        println!("gold answer span in the cited passage: {x:.3}");
+    }
+    if let Some(x) = r.known_wrong_answers {
+        println!(
+            "answers citing a record marked as a different intent: {:.1}%",
+            100.0 * x
+        );
+    }
 }
 
 pub fn import(files: &[std::path::PathBuf], into: &std::path::Path) -> Result<()> {

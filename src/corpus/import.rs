@@ -270,7 +270,18 @@ fn import_text(path: &Path, into: &Path) -> Result<ImportSummary, SourceError> {
     })
 }
 
+/// JSON Lines: `{"docid", "text"}` lines are policy documents; `{"faq_id", "question"}`
+/// lines (a question-only FAQ list, as in bq_faq) are FAQs whose answer is the question.
 fn import_jsonl(path: &Path, into: &Path) -> Result<ImportSummary, SourceError> {
+    let first = fs::read_to_string(path)
+        .map_err(|e| SourceError::new(path, 0, e.to_string()))?
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .to_string();
+    if first.contains("\"faq_id\"") {
+        return import_faq_jsonl(path, into);
+    }
     #[derive(serde::Deserialize)]
     struct Doc {
         docid: serde_json::Value,
@@ -306,6 +317,36 @@ fn import_jsonl(path: &Path, into: &Path) -> Result<ImportSummary, SourceError> 
         policies: n,
         faqs: 0,
     })
+}
+
+fn import_faq_jsonl(path: &Path, into: &Path) -> Result<ImportSummary, SourceError> {
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        faq_id: String,
+        question: String,
+        #[serde(default)]
+        answer: Option<String>,
+    }
+    let text = fs::read_to_string(path).map_err(|e| SourceError::new(path, 0, e.to_string()))?;
+    let mut rows = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let e: Entry = serde_json::from_str(line).map_err(|e| {
+            SourceError::new(path, i + 1, format!("expected {{\"faq_id\", \"question\"}}: {e}"))
+        })?;
+        if e.question.trim().is_empty() {
+            return Err(SourceError::new(path, i + 1, "empty question"));
+        }
+        rows.push(FaqRow {
+            id: sanitize_id(&e.faq_id),
+            answer: e.answer.unwrap_or_else(|| e.question.clone()),
+            question: e.question,
+            ..FaqRow::default()
+        });
+    }
+    write_faqs(path, rows, into)
 }
 
 /// Ids become file names: keep letters, digits, `-`, `_`, `.`; replace the rest.
