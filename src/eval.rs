@@ -33,7 +33,11 @@ impl EvalQuestion {
     pub fn from_json(v: serde_json::Value) -> Result<EvalQuestion, String> {
         let strings = |v: &serde_json::Value| -> Vec<String> {
             v.as_array()
-                .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         if let Some(q) = v.get("q").and_then(|q| q.as_str()) {
@@ -273,13 +277,19 @@ pub fn report(scored: &[Scored], t: &Thresholds, today: NaiveDate) -> Report {
         }
     }
     let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
-    let with_answer: Vec<&&Scored> = inscope.iter().filter(|s| s.question.answer.is_some()).collect();
+    let with_answer: Vec<&&Scored> = inscope
+        .iter()
+        .filter(|s| s.question.answer.is_some())
+        .collect();
     let answer_in_cited_passage = (!with_answer.is_empty()).then(|| {
         with_answer
             .iter()
             .filter(|s| {
                 let gold = squash(s.question.answer.as_deref().unwrap_or(""));
-                s.retrieval.hits.first().is_some_and(|h| squash(&h.body).contains(&gold))
+                s.retrieval
+                    .hits
+                    .first()
+                    .is_some_and(|h| squash(&h.body).contains(&gold))
             })
             .count() as f64
             / with_answer.len() as f64
@@ -298,7 +308,11 @@ pub fn report(scored: &[Scored], t: &Thresholds, today: NaiveDate) -> Report {
                 }
             }
         }
-        if answers == 0 { 0.0 } else { wrong as f64 / answers as f64 }
+        if answers == 0 {
+            0.0
+        } else {
+            wrong as f64 / answers as f64
+        }
     });
     Report {
         recall_at_1: recall_at(1),

@@ -3,6 +3,17 @@
 
 pub mod serve;
 
+/// `println!` that ends the program quietly when stdout is closed (`xiaoer eval … | head`)
+/// instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
 use std::io::{BufRead, Write};
 use std::time::Instant;
 
@@ -37,7 +48,7 @@ pub fn reindex(config: &Config) -> Result<()> {
     bar.finish_and_clear();
     match result {
         Ok(s) => {
-            println!(
+            out!(
                 "re-indexed {}: {} documents, {} passages, {} FAQs in {:.2}s, 0 errors",
                 s.generation,
                 s.documents,
@@ -45,7 +56,7 @@ pub fn reindex(config: &Config) -> Result<()> {
                 s.faqs,
                 started.elapsed().as_secs_f64()
             );
-            println!("now serving {}", config.index.join(&s.generation).display());
+            out!("now serving {}", config.index.join(&s.generation).display());
             Ok(())
         }
         Err(EngineError::Corpus(errors)) => {
@@ -75,7 +86,7 @@ pub fn open_engine(config: &Config) -> Result<Engine> {
 pub fn ask_one(engine: &Engine, question: &str, json: bool) -> Result<()> {
     let reply = engine.ask(question);
     if json {
-        println!("{}", serde_json::to_string(&reply)?);
+        out!("{}", serde_json::to_string(&reply)?);
     } else {
         print!("{}", render(&reply));
     }
@@ -176,13 +187,13 @@ pub fn render(reply: &Reply) -> String {
 pub fn chat(engine: &Engine) -> Result<()> {
     let stdin = std::io::stdin();
     let mut last: Option<Reply> = None;
-    println!("xiaoer — 投资服务助手。输入问题，回车发送；输入“转人工”联系专员；Ctrl-D 退出。");
+    out!("xiaoer — 投资服务助手。输入问题，回车发送；输入“转人工”联系专员；Ctrl-D 退出。");
     loop {
         print!("> ");
         std::io::stdout().flush()?;
         let mut line = String::new();
         if stdin.lock().read_line(&mut line)? == 0 {
-            println!();
+            out!();
             return Ok(());
         }
         let line = line.trim_end_matches(['\n', '\r']);
@@ -213,19 +224,17 @@ pub fn eval(
     }
     let report = eval::report(&scored, &thresholds, today);
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        out!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_report(&report, &thresholds);
     }
     if sweep {
         let rows = eval::sweep(&scored, &thresholds, today);
-        println!("\nthreshold sweep (clarify = answer - 0.10):");
-        println!(
-            "min_cov answer | in: right  wrong  clarify handoff | out: answered clarify handoff"
-        );
+        out!("\nthreshold sweep (clarify = answer - 0.10):");
+        out!("min_cov answer | in: right  wrong  clarify handoff | out: answered clarify handoff");
         for r in &rows {
             let t = &r.table;
-            println!(
+            out!(
                 "  {:.2}   {:.2}  |     {:5.1}% {:5.1}% {:5.1}%  {:5.1}%  |      {:5.1}%   {:5.1}%  {:5.1}%",
                 r.thresholds.min_coverage,
                 r.thresholds.answer,
@@ -239,7 +248,7 @@ pub fn eval(
             );
         }
         match eval::recommend(&rows, 3.0, 90.0) {
-            Some(r) => println!(
+            Some(r) => out!(
                 "\nrecommended (most right answers with wrong <= 3% and out-of-scope handed off >= 90%):\n[decision]\nanswer = {:.2}\nclarify = {:.2}\nmin_coverage = {:.2}\n# right {:.1}%, wrong {:.1}%, out-of-scope handed off {:.1}%",
                 r.thresholds.answer,
                 r.thresholds.clarify,
@@ -248,7 +257,7 @@ pub fn eval(
                 r.table.wrong_pct(),
                 r.table.out_handed_off_pct()
             ),
-            None => println!(
+            None => out!(
                 "\nno threshold in the sweep meets wrong <= 3% and out-of-scope handed off >= 90%"
             ),
         }
@@ -271,15 +280,20 @@ impl std::fmt::Display for Pct {
 
 fn print_report(r: &eval::Report, t: &crate::answer::Thresholds) {
     let tb = &r.table;
-    println!(
+    out!(
         "thresholds: answer {:.2}, clarify {:.2}, min_coverage {:.2}",
-        t.answer, t.clarify, t.min_coverage
+        t.answer,
+        t.clarify,
+        t.min_coverage
     );
-    println!(
+    out!(
         "in scope ({}): Recall@1 {:.3}  Recall@5 {:.3}  MRR@10 {:.3}",
-        tb.in_scope, r.recall_at_1, r.recall_at_5, r.mrr_at_10
+        tb.in_scope,
+        r.recall_at_1,
+        r.recall_at_5,
+        r.mrr_at_10
     );
-    println!(
+    out!(
         "  answered right {} ({:.1}%), answered wrong {} ({:.1}%), clarified {} ({} with the right option), handed off {}",
         tb.right,
         tb.right_pct(),
@@ -289,7 +303,7 @@ fn print_report(r: &eval::Report, t: &crate::answer::Thresholds) {
         tb.clarified_with_right_option,
         tb.handed_off
     );
-    println!(
+    out!(
         "out of scope ({}): answered {} ({:.1}%), clarified {}, handed off {} ({:.1}%)",
         tb.out_of_scope,
         tb.out_answered,
@@ -298,15 +312,15 @@ fn print_report(r: &eval::Report, t: &crate::answer::Thresholds) {
         tb.out_handed_off,
         tb.out_handed_off_pct()
     );
-    println!(
+    out!(
         "separation AUC (right answers vs out of scope): {:.3}",
         r.separation_auc
     );
     if let Some(x) = r.answer_in_cited_passage {
-        println!("gold answer span in the cited passage: {x:.3}");
+        out!("gold answer span in the cited passage: {x:.3}");
     }
     if let Some(x) = r.known_wrong_answers {
-        println!(
+        out!(
             "answers citing a record marked as a different intent: {:.1}%",
             100.0 * x
         );
@@ -315,7 +329,7 @@ fn print_report(r: &eval::Report, t: &crate::answer::Thresholds) {
 
 pub fn import(files: &[std::path::PathBuf], into: &std::path::Path) -> Result<()> {
     let summary = crate::corpus::import::import_files(files, into)?;
-    println!(
+    out!(
         "imported {} policy documents and {} FAQs into {}",
         summary.policies,
         summary.faqs,
@@ -347,7 +361,7 @@ fn print_details(scored: &[eval::Scored], t: &crate::answer::Thresholds, today: 
             (true, Some(1)) => "HIT",
             (true, _) => "MISS",
         };
-        println!(
+        out!(
             "{verdict:4} {kind:7} conf {:.2} cov {:.2} key {:.2} ratio {:.2} margin {:.2} top {top} expect {} rank {:?} | {}",
             d.confidence(),
             f.coverage,

@@ -334,7 +334,11 @@ fn import_faq_jsonl(path: &Path, into: &Path) -> Result<ImportSummary, SourceErr
             continue;
         }
         let e: Entry = serde_json::from_str(line).map_err(|e| {
-            SourceError::new(path, i + 1, format!("expected {{\"faq_id\", \"question\"}}: {e}"))
+            SourceError::new(
+                path,
+                i + 1,
+                format!("expected {{\"faq_id\", \"question\"}}: {e}"),
+            )
         })?;
         if e.question.trim().is_empty() {
             return Err(SourceError::new(path, i + 1, "empty question"));

@@ -81,6 +81,13 @@ async fn api(
     let mut s = fake.state.lock().unwrap();
     match method.as_str() {
         "getme" => Json(json!({"ok": true, "result": bot_user()})),
+        "createforumtopic" => {
+            let name = body["name"].clone();
+            s.sent.push((method, body));
+            Json(
+                json!({"ok": true, "result": {"message_thread_id": 555, "name": name, "icon_color": 7322096}}),
+            )
+        }
         "getwebhookinfo" => Json(
             json!({"ok": true, "result": {"url": "", "has_custom_certificate": false, "pending_update_count": 0}}),
         ),
@@ -188,7 +195,12 @@ fn as_message(sent: &Value) -> Value {
 }
 
 async fn start_bot(desk: Arc<Desk>, fake: &FakeTelegram) {
+    start_bot_with(desk, fake, false).await
+}
+
+async fn start_bot_with(desk: Arc<Desk>, fake: &FakeTelegram, forum: bool) {
     let config = TelegramConfig {
+        staff_group_forum: forum,
         token: Some("123456:TEST-TOKEN".into()),
         api_url: Some(fake.url.clone()),
         staff_group: Some(STAFF_GROUP),
@@ -491,4 +503,37 @@ async fn a_user_who_blocked_the_bot_closes_the_conversation() {
         fake.sent().iter().filter(|(m, _)| m == "blocked").count(),
         1
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_forum_group_each_ticket_gets_a_topic() {
+    let fake = FakeTelegram::start().await;
+    let (_dir, desk) = desk_for(&shipped_corpus());
+    start_bot_with(desk.clone(), &fake, true).await;
+    fake.message(
+        INVESTOR,
+        user(INVESTOR as u64, "kenji", "zh-hans"),
+        "/human",
+        None,
+    );
+    let topic = fake
+        .wait_for("a topic", 0, |m, _| m == "createforumtopic")
+        .await;
+    assert!(topic["name"].as_str().unwrap().starts_with("工单 #1"));
+    let brief = fake
+        .wait_for("the brief in the topic", 0, text_to(STAFF_GROUP, "工单 #1"))
+        .await;
+    assert_eq!(brief["message_thread_id"], 555);
+    desk.claim(1, "tg:alice").unwrap();
+    // Any message in the topic (not only a reply to the brief) answers the investor.
+    let mut m = json!({"message_id": 900, "date": 1_800_000_000, "chat": chat(STAFF_GROUP), "from": user(7, "alice", "zh-hans"),
+                       "text": "在话题里回复您", "message_thread_id": 555, "is_topic_message": true});
+    m["chat"]["is_forum"] = json!(true);
+    fake.push(json!({"message": m}));
+    fake.wait_for(
+        "the topic reply delivered",
+        0,
+        text_to(INVESTOR, "在话题里回复您"),
+    )
+    .await;
 }

@@ -12,6 +12,9 @@ pub struct TelegramConfig {
     pub api_url: Option<String>,
     /// Chat id of the commissioners' staff group (negative for groups).
     pub staff_group: Option<i64>,
+    /// The staff group is a forum: each ticket gets its own topic, and any message in that
+    /// topic answers the investor.
+    pub staff_group_forum: bool,
     /// Telegram user ids allowed to /reindex and /stats.
     pub admins: Vec<u64>,
     /// `polling` (default) or `webhook` (behind HTTPS).
@@ -28,6 +31,7 @@ impl std::fmt::Debug for TelegramConfig {
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("api_url", &self.api_url)
             .field("staff_group", &self.staff_group)
+            .field("staff_group_forum", &self.staff_group_forum)
             .field("admins", &self.admins)
             .field("mode", &self.mode)
             .field("webhook_url", &self.webhook_url)

@@ -13,7 +13,9 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
-use teloxide::types::{ChatAction, InlineKeyboardButton, InlineKeyboardMarkup, MessageId, User};
+use teloxide::types::{
+    ChatAction, InlineKeyboardButton, InlineKeyboardMarkup, MessageId, ThreadId, User,
+};
 use tokio::sync::broadcast::error::RecvError;
 
 pub use config::TelegramConfig;
@@ -28,6 +30,8 @@ pub const CHANNEL: &str = "telegram";
 pub struct TgContext {
     pub desk: Arc<Desk>,
     pub config: TelegramConfig,
+    /// Forum topic (thread root message id) → ticket, for forum staff groups.
+    topics: std::sync::Mutex<HashMap<i32, u64>>,
 }
 
 /// The bot for `config`, pointed at its Bot API base URL when one is set.
@@ -43,7 +47,11 @@ pub fn bot(config: &TelegramConfig) -> Result<Bot> {
 /// Runs the bot until the process stops: the update dispatcher plus the task that delivers
 /// desk events (new tickets, commissioners' replies) to Telegram.
 pub async fn run(bot: Bot, desk: Arc<Desk>, config: TelegramConfig) -> Result<()> {
-    let ctx = Arc::new(TgContext { desk, config });
+    let ctx = Arc::new(TgContext {
+        desk,
+        config,
+        topics: Default::default(),
+    });
     tokio::spawn(outbound(bot.clone(), ctx.clone()));
     let mut dispatcher = Dispatcher::builder(bot.clone(), schema())
         .dependencies(dptree::deps![ctx.clone()])
@@ -189,7 +197,20 @@ async fn send_or_note(
     keyboard: Option<InlineKeyboardMarkup>,
     reply_to: Option<MessageId>,
 ) -> Option<Vec<Message>> {
-    match send_text(bot, chat, text, keyboard, reply_to).await {
+    send_in_thread(bot, ctx, chat, text, keyboard, reply_to, None).await
+}
+
+/// As `send_or_note`, inside a forum topic when `thread` is given.
+async fn send_in_thread(
+    bot: &Bot,
+    ctx: &Arc<TgContext>,
+    chat: ChatId,
+    text: &str,
+    keyboard: Option<InlineKeyboardMarkup>,
+    reply_to: Option<MessageId>,
+    thread: Option<ThreadId>,
+) -> Option<Vec<Message>> {
+    match send_text(bot, chat, text, keyboard, reply_to, thread).await {
         Ok(m) => Some(m),
         Err(SendError::Blocked) => {
             let desk = ctx.desk.clone();
@@ -424,10 +445,23 @@ async fn staff_message(
         return Ok(());
     };
     let who = staff_name(user);
+    // Which ticket: the brief this message replies to, or the forum topic it is in.
+    let topic_ticket = msg.thread_id.and_then(|t| {
+        ctx.topics
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&t.0.0)
+            .copied()
+    });
     let replied_ticket = msg
         .reply_to_message()
-        .and_then(|m| m.text())
-        .and_then(text::ticket_id_in);
+        .and_then(|m| {
+            m.text()
+                .map(str::to_string)
+                .or_else(|| m.forum_topic_created().map(|c| c.name.clone()))
+        })
+        .and_then(|t| text::ticket_id_in(&t))
+        .or(topic_ticket);
     let desk = ctx.desk.clone();
     let outcome: Option<Result<String, DeskError>> = match cmd {
         Some((name, arg)) => {
@@ -490,6 +524,32 @@ async fn staff_message(
     Ok(())
 }
 
+/// Opens a forum topic for a ticket and remembers which ticket it belongs to.
+async fn open_topic(
+    bot: &Bot,
+    ctx: &Arc<TgContext>,
+    group: i64,
+    t: &crate::desk::Ticket,
+) -> Option<ThreadId> {
+    let name: String = format!("工单 #{} {}", t.id, t.brief.question)
+        .chars()
+        .take(120)
+        .collect();
+    match with_retry(|| bot.create_forum_topic(ChatId(group), name.clone()).send()).await {
+        Ok(topic) => {
+            ctx.topics
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(topic.thread_id.0.0, t.id);
+            Some(topic.thread_id)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not open a forum topic; posting in the group");
+            None
+        }
+    }
+}
+
 /// Delivers desk events to Telegram: new tickets (from any channel) to the staff group with
 /// a Claim button; commissioners' replies and system notes to Telegram investors.
 async fn outbound(bot: Bot, ctx: Arc<TgContext>) {
@@ -521,15 +581,14 @@ async fn outbound(bot: Bot, ctx: Arc<TgContext>) {
                     "认领 / Claim",
                     format!("claim:{}", t.id),
                 )]]);
-                send_or_note(
-                    &bot,
-                    &ctx,
-                    ChatId(group),
-                    &text::brief_text(&t, &channel),
-                    Some(kb),
-                    None,
-                )
-                .await;
+                // In a forum group each ticket gets its own topic.
+                let thread = if ctx.config.staff_group_forum {
+                    open_topic(&bot, &ctx, group, &t).await
+                } else {
+                    None
+                };
+                let brief = text::brief_text(&t, &channel);
+                send_in_thread(&bot, &ctx, ChatId(group), &brief, Some(kb), None, thread).await;
             }
         }
         let Some(chat) = event

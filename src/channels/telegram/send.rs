@@ -5,7 +5,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardMarkup, MessageId, ReplyParameters};
+use teloxide::types::{InlineKeyboardMarkup, MessageId, ReplyParameters, ThreadId};
 use teloxide::{ApiError, RequestError};
 
 use super::text::{MAX_MESSAGE, split};
@@ -53,6 +53,7 @@ pub async fn send_text(
     text: &str,
     keyboard: Option<InlineKeyboardMarkup>,
     reply_to: Option<MessageId>,
+    thread: Option<ThreadId>,
 ) -> Result<Vec<Message>, SendError> {
     let parts = split(text, MAX_MESSAGE);
     let last = parts.len().saturating_sub(1);
@@ -63,6 +64,9 @@ pub async fn send_text(
             let mut req = bot.send_message(chat, part.clone());
             if let Some(k) = keyboard.clone() {
                 req = req.reply_markup(k);
+            }
+            if let Some(t) = thread {
+                req = req.message_thread_id(t);
             }
             if let (Some(r), 0) = (reply_to, i) {
                 req = req.reply_parameters(ReplyParameters::new(r).allow_sending_without_reply());
