@@ -31,6 +31,8 @@ pub struct Config {
     pub desk: DeskConfig,
     /// Web limits.
     pub web: WebConfig,
+    /// Retrieval evidence (for ablations).
+    pub search: crate::search::SearchOptions,
     /// Telegram (off without a token).
     pub telegram: crate::channels::telegram::TelegramConfig,
 }
@@ -68,6 +70,7 @@ impl Default for Config {
             desk: DeskConfig::default(),
             web: WebConfig::default(),
             telegram: Default::default(),
+            search: crate::search::SearchOptions::default(),
         }
     }
 }

@@ -135,7 +135,7 @@ impl Engine {
         self.maybe_reload();
         let lang = detect_lang(question);
         let g = self.generation();
-        let r = search::retrieve(&g, question, lang, RETRIEVE_LIMIT)?;
+        let r = search::retrieve(&g, question, lang, RETRIEVE_LIMIT, &self.config.search)?;
         Ok((lang, r))
     }
 

@@ -267,7 +267,7 @@ pub fn report(scored: &[Scored], t: &Thresholds, today: NaiveDate) -> Report {
     let mut pos = Vec::new();
     let mut neg = Vec::new();
     for s in scored {
-        let conf = top_confidence(s, today);
+        let conf = decide_one(s, t, today).confidence();
         if s.question.in_scope() {
             if s.rank == Some(1) {
                 pos.push(conf);
@@ -323,12 +323,6 @@ pub fn report(scored: &[Scored], t: &Thresholds, today: NaiveDate) -> Report {
         separation_auc: auc(&pos, &neg),
         table: table(scored, t, today),
     }
-}
-
-/// The confidence the decision would report with thresholds that never answer: the
-/// pure ordering of questions by how sure the bot is.
-fn top_confidence(s: &Scored, today: NaiveDate) -> f32 {
-    decide_one(s, &Thresholds::default(), today).confidence()
 }
 
 fn auc(pos: &[f32], neg: &[f32]) -> f64 {

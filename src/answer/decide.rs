@@ -22,6 +22,9 @@ pub struct Thresholds {
     /// When the runner-up is this close ((best − next) / best below it) and covers the
     /// question as well, the two are too close to call: clarify instead of guessing.
     pub clarify_margin: f32,
+    /// Confidence is multiplied by this when the record lacks a name (place, organisation)
+    /// the question contains.
+    pub missing_name_factor: f32,
 }
 
 impl Default for Thresholds {
@@ -33,6 +36,7 @@ impl Default for Thresholds {
             min_coverage: 0.55,
             clarify_score_ratio: 0.75,
             clarify_margin: 0.05,
+            missing_name_factor: 1.0,
         }
     }
 }
@@ -47,6 +51,8 @@ pub struct Features {
     /// (best − next different record) / best.
     pub margin: f32,
     pub is_faq: bool,
+    /// The record lacks a proper name the question contains.
+    pub missing_name: bool,
 }
 
 impl Features {
@@ -139,6 +145,7 @@ pub fn features(r: &Retrieval, cands: &[usize], i: usize) -> Features {
         score_ratio: score_ratio(r, hit),
         margin,
         is_faq: hit.is_faq,
+        missing_name: hit.missing.iter().any(|&c| r.concepts.get(c).is_some_and(|c| c.proper)),
     }
 }
 
@@ -152,6 +159,12 @@ fn score_ratio(r: &Retrieval, hit: &Hit) -> f32 {
     } else {
         (hit.score / possible).min(1.0)
     }
+}
+
+/// The confidence with the corpus-specific adjustments of `t`.
+fn adjusted(f: &Features, t: &Thresholds) -> f32 {
+    let c = f.confidence();
+    if f.missing_name { c * t.missing_name_factor } else { c }
 }
 
 pub fn decide(r: &Retrieval, t: &Thresholds, today: NaiveDate) -> Decision {
@@ -175,7 +188,7 @@ pub fn decide(r: &Retrieval, t: &Thresholds, today: NaiveDate) -> Decision {
         };
     }
     let f0 = features(r, &live, 0);
-    let confidence = f0.confidence();
+    let confidence = adjusted(&f0, t);
     let runner_up_as_good = live
         .get(1)
         .is_some_and(|&h| f0.margin < t.clarify_margin && r.hits[h].coverage >= f0.coverage - 0.05);

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 pub use generation::{BuildSummary, CURRENT_FILE, build_and_switch, current_generation};
 pub use meta::Meta;
 pub use open::Generation;
-pub use retrieve::{Concept, Hit, Retrieval, retrieve};
+pub use retrieve::{Concept, Evidence, Hit, Retrieval, SearchOptions, retrieve};
 pub use schema::{KIND_FAQ, KIND_PASSAGE};
 
 use crate::error::SourceError;

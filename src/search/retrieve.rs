@@ -21,6 +21,8 @@ pub struct Concept {
     pub variants: Vec<String>,
     /// Part-of-speech weight (see `Analyzer::term_weights`), times `idf` in coverage.
     pub weight: f32,
+    /// A proper name: a hit lacking it is probably about another place or body.
+    pub proper: bool,
     /// Documents (records) containing any variant.
     pub df: u64,
     pub idf: f32,
@@ -69,8 +71,6 @@ const BOOSTS: [(FieldRole, f32); 4] = [
     (FieldRole::Body, 0.5),
 ];
 
-/// Weight of each shared character bigram (Recall@1 0.85 without, 0.89 with).
-const BIGRAM_BOOST: f32 = 1.5;
 
 #[derive(Clone, Copy)]
 enum FieldRole {
@@ -78,6 +78,36 @@ enum FieldRole {
     Alternatives,
     Heading,
     Body,
+}
+
+/// Which evidence ranks records: jieba words, character bigrams, or both (the default;
+/// the others exist to measure what each contributes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Evidence {
+    #[default]
+    Both,
+    Jieba,
+    Bigrams,
+}
+
+/// Retrieval settings (`[search]` in the config): per corpus, like the decision thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SearchOptions {
+    pub evidence: Evidence,
+    /// Weight of each shared character bigram. 1.5 suits the shipped corpus (Recall@1 0.85
+    /// without bigrams, 0.90 with); ncp_policy_qa, long plain-text notices, wants more.
+    pub bigram_boost: f32,
+}
+
+impl Default for SearchOptions {
+    fn default() -> SearchOptions {
+        SearchOptions {
+            evidence: Evidence::Both,
+            bigram_boost: 1.5,
+        }
+    }
 }
 
 /// A record in the other language than the question is still shown, but ranks lower.
@@ -88,7 +118,9 @@ pub fn retrieve(
     question: &str,
     lang: Lang,
     limit: usize,
+    options: &SearchOptions,
 ) -> Result<Retrieval, SearchError> {
+    let evidence = options.evidence;
     let searcher = generation.reader.searcher();
     let f = generation.fields;
     let num_docs = searcher.num_docs();
@@ -101,7 +133,8 @@ pub fn retrieve(
         FieldRole::Body => f.body,
     };
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    for concept in concepts.iter().filter(|c| c.df > 0) {
+    let words = if evidence == Evidence::Bigrams { &[][..] } else { &concepts[..] };
+    for concept in words.iter().filter(|c| c.df > 0) {
         // Single Han characters (税, 地) match almost anything; let them count for less.
         let weight = if concept.variants.iter().all(|v| is_single_han(v)) {
             0.5
@@ -122,7 +155,8 @@ pub fn retrieve(
     }
     // Bigram evidence only strengthens a question that has some word-level match; alone it
     // would let any two shared characters pull in a record.
-    if !clauses.is_empty() {
+    let any_word_matches = concepts.iter().any(|c| c.df > 0);
+    if evidence != Evidence::Jieba && any_word_matches {
         let mut seen = HashSet::new();
         for bg in crate::text::bigrams(question) {
             if !seen.insert(bg.clone()) {
@@ -132,7 +166,7 @@ pub fn retrieve(
             let q = TermQuery::new(term, IndexRecordOption::WithFreqs);
             clauses.push((
                 Occur::Should,
-                Box::new(BoostQuery::new(Box::new(q), BIGRAM_BOOST)),
+                Box::new(BoostQuery::new(Box::new(q), options.bigram_boost)),
             ));
         }
     }
@@ -149,7 +183,7 @@ pub fn retrieve(
     let evidence = measure_coverage(generation, &searcher, &concepts, &top)?;
     // Re-rank by evidence BM25 does not see: a record lacking the question's weightiest
     // words is unlikely to answer it, however often it repeats the others.
-    let mut ranked: Vec<(f32, DocAddress, Evidence)> = top
+    let mut ranked: Vec<(f32, DocAddress, Coverage)> = top
         .iter()
         .zip(evidence)
         .map(|((score, address), e)| (score * (0.5 + e.coverage), *address, e))
@@ -199,7 +233,7 @@ const LOADED: usize = 12;
 
 /// What a record covers of the question (see `Hit`).
 #[derive(Default)]
-struct Evidence {
+struct Coverage {
     coverage: f32,
     key_coverage: f32,
     missing: Vec<usize>,
@@ -217,7 +251,9 @@ fn concepts_of(
     let mut concepts = Vec::new();
     let weights = generation.analyzer.term_weights(question);
     for term in generation.analyzer.distinct_terms(question) {
-        let weight = weights.get(&term).copied().unwrap_or(1.0);
+        let info = weights.get(&term).copied();
+        let weight = info.map(|i| i.weight).unwrap_or(1.0);
+        let proper = info.is_some_and(|i| i.proper);
         let variants = match synonyms.group_of(&term) {
             Some(g) if seen_groups.insert(g) => synonyms.variants(g).to_vec(),
             Some(_) => continue,
@@ -234,6 +270,7 @@ fn concepts_of(
         concepts.push(Concept {
             variants,
             weight,
+            proper,
             df,
             idf: idf(df, num_docs),
         });
@@ -255,8 +292,8 @@ fn measure_coverage(
     searcher: &Searcher,
     concepts: &[Concept],
     top: &[(f32, DocAddress)],
-) -> Result<Vec<Evidence>, SearchError> {
-    let mut out: Vec<Evidence> = top.iter().map(|_| Evidence::default()).collect();
+) -> Result<Vec<Coverage>, SearchError> {
+    let mut out: Vec<Coverage> = top.iter().map(|_| Coverage::default()).collect();
     let total: f32 = concepts.iter().map(|c| c.idf * c.weight).sum();
     if total <= 0.0 {
         return Ok(out);

@@ -13,6 +13,15 @@ use super::dict::Dictionary;
 use super::normalize::{is_han, normalize};
 use super::synonyms::Synonyms;
 
+/// What the part of speech says about a query word.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TermInfo {
+    /// How much it counts in coverage.
+    pub weight: f32,
+    /// A proper name (place, person, organisation, other name).
+    pub proper: bool,
+}
+
 /// One analysed term with its byte range in the *normalised* text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Term {
@@ -95,10 +104,13 @@ impl Analyzer {
     /// How much a query word should count when judging whether a record covers the
     /// question: nouns and names fully; verbs less; adverbs, pronouns, numerals and the
     /// like little (colloquial filler such as 现在, 大概, 多大 says nothing about the topic).
-    pub fn term_weights(&self, text: &str) -> std::collections::HashMap<String, f32> {
+    pub fn term_weights(&self, text: &str) -> std::collections::HashMap<String, TermInfo> {
         let normalized = normalize(text);
         let mut out = std::collections::HashMap::new();
         for tag in self.inner.jieba.tag(&normalized, true) {
+            // Names of places, people, organisations: a question about 太原市 is not
+            // answered by a document about 天津市, however much else they share.
+            let proper = tag.tag.starts_with("nr") || matches!(tag.tag, "ns" | "nt" | "nz");
             let w = match tag.tag.chars().next() {
                 Some('v') if tag.tag == "vn" => 1.0,
                 Some('v') => 0.6,
@@ -107,7 +119,10 @@ impl Analyzer {
                 ) => 0.3,
                 _ => 1.0,
             };
-            out.insert(tag.word.trim().to_string(), w);
+            out.insert(
+                tag.word.trim().to_string(),
+                TermInfo { weight: w, proper },
+            );
         }
         out
     }
