@@ -377,11 +377,13 @@ pub fn recommend(
     rows: &[SweepRow],
     max_wrong_pct: f64,
     min_out_handoff_pct: f64,
+    max_out_answered_pct: f64,
 ) -> Option<&SweepRow> {
     rows.iter()
         .filter(|r| {
             r.table.wrong_pct() <= max_wrong_pct
                 && r.table.out_handed_off_pct() >= min_out_handoff_pct
+                && r.table.out_answered_pct() <= max_out_answered_pct
         })
         .max_by(|a, b| {
             a.table

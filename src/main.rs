@@ -67,6 +67,15 @@ enum Command {
         /// One line per question with its features (for tuning).
         #[arg(long)]
         details: bool,
+        /// Sweep target: at most this % of in-scope questions answered wrong.
+        #[arg(long, default_value_t = 3.0)]
+        max_wrong: f64,
+        /// Sweep target: at least this % of out-of-scope questions handed off.
+        #[arg(long, default_value_t = 90.0)]
+        min_handoff: f64,
+        /// Sweep target: at most this % of out-of-scope questions answered.
+        #[arg(long, default_value_t = 100.0)]
+        max_oos_answered: f64,
     },
     /// Convert an office's existing files into corpus files.
     Import {
@@ -157,7 +166,21 @@ fn main() -> Result<()> {
             sweep,
             json,
             details,
-        } => cli::eval(&cli::open_engine(&config)?, &file, sweep, json, details),
+            max_wrong,
+            min_handoff,
+            max_oos_answered,
+        } => cli::eval(
+            &cli::open_engine(&config)?,
+            &file,
+            sweep,
+            json,
+            details,
+            cli::Criteria {
+                max_wrong,
+                min_handoff,
+                max_oos_answered,
+            },
+        ),
         Command::Import { files, into } => cli::import(&files, &into),
     }
 }

@@ -145,7 +145,10 @@ pub fn features(r: &Retrieval, cands: &[usize], i: usize) -> Features {
         score_ratio: score_ratio(r, hit),
         margin,
         is_faq: hit.is_faq,
-        missing_name: hit.missing.iter().any(|&c| r.concepts.get(c).is_some_and(|c| c.proper)),
+        missing_name: hit
+            .missing
+            .iter()
+            .any(|&c| r.concepts.get(c).is_some_and(|c| c.proper)),
     }
 }
 
@@ -164,7 +167,11 @@ fn score_ratio(r: &Retrieval, hit: &Hit) -> f32 {
 /// The confidence with the corpus-specific adjustments of `t`.
 fn adjusted(f: &Features, t: &Thresholds) -> f32 {
     let c = f.confidence();
-    if f.missing_name { c * t.missing_name_factor } else { c }
+    if f.missing_name {
+        c * t.missing_name_factor
+    } else {
+        c
+    }
 }
 
 pub fn decide(r: &Retrieval, t: &Thresholds, today: NaiveDate) -> Decision {

@@ -208,12 +208,21 @@ pub fn chat(engine: &Engine) -> Result<()> {
     }
 }
 
+/// What `eval --sweep` recommends thresholds for.
+#[derive(Debug, Clone, Copy)]
+pub struct Criteria {
+    pub max_wrong: f64,
+    pub min_handoff: f64,
+    pub max_oos_answered: f64,
+}
+
 pub fn eval(
     engine: &Engine,
     path: &std::path::Path,
     sweep: bool,
     json: bool,
     details: bool,
+    criteria: Criteria,
 ) -> Result<()> {
     let questions = eval::load(path)?;
     let scored = eval::score_all(engine, &questions)?;
@@ -224,7 +233,18 @@ pub fn eval(
     }
     let report = eval::report(&scored, &thresholds, today);
     if json {
-        out!("{}", serde_json::to_string_pretty(&report)?);
+        // With --sweep, one object with the report and every sweep row.
+        let value = if sweep {
+            let rows: Vec<serde_json::Value> = eval::sweep(&scored, &thresholds, today)
+                .iter()
+                .map(|r| serde_json::json!({"thresholds": r.thresholds, "table": r.table}))
+                .collect();
+            serde_json::json!({ "report": report, "sweep": rows })
+        } else {
+            serde_json::to_value(&report)?
+        };
+        out!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
     } else {
         print_report(&report, &thresholds);
     }
@@ -247,19 +267,22 @@ pub fn eval(
                 t.out_handed_off_pct(),
             );
         }
-        match eval::recommend(&rows, 3.0, 90.0) {
+        let c = criteria;
+        match eval::recommend(&rows, c.max_wrong, c.min_handoff, c.max_oos_answered) {
             Some(r) => out!(
-                "\nrecommended (most right answers with wrong <= 3% and out-of-scope handed off >= 90%):\n[decision]\nanswer = {:.2}\nclarify = {:.2}\nmin_coverage = {:.2}\n# right {:.1}%, wrong {:.1}%, out-of-scope handed off {:.1}%",
+                "\nrecommended (most right answers with wrong <= {}%, out-of-scope handed off >= {}%, out-of-scope answered <= {}%):\n[decision]\nanswer = {:.2}\nclarify = {:.2}\nmin_coverage = {:.2}\n# right {:.1}%, wrong {:.1}%, out-of-scope handed off {:.1}%, answered {:.1}%",
+                c.max_wrong,
+                c.min_handoff,
+                c.max_oos_answered,
                 r.thresholds.answer,
                 r.thresholds.clarify,
                 r.thresholds.min_coverage,
                 r.table.right_pct(),
                 r.table.wrong_pct(),
-                r.table.out_handed_off_pct()
+                r.table.out_handed_off_pct(),
+                r.table.out_answered_pct()
             ),
-            None => out!(
-                "\nno threshold in the sweep meets wrong <= 3% and out-of-scope handed off >= 90%"
-            ),
+            None => out!("\nno threshold in the sweep meets those targets"),
         }
     }
     Ok(())

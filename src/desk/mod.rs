@@ -34,6 +34,17 @@ pub struct DeskConfig {
     pub claim_timeout_secs: u64,
     /// A commissioner counts as online this long after their last request.
     pub online_window_secs: u64,
+    /// Districts and industries each commissioner covers (besides what their account says).
+    pub commissioners: Vec<CommissionerCoverage>,
+}
+
+/// `[[desk.commissioners]] name = "alice" regions = ["新吴区"] industries = ["集成电路"]`
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CommissionerCoverage {
+    pub name: String,
+    pub regions: Vec<String>,
+    pub industries: Vec<String>,
 }
 
 impl Default for DeskConfig {
@@ -42,6 +53,7 @@ impl Default for DeskConfig {
             office_hours: OfficeHours::default(),
             claim_timeout_secs: 600,
             online_window_secs: 120,
+            commissioners: Vec::new(),
         }
     }
 }
@@ -510,17 +522,34 @@ impl Desk {
             .collect::<Vec<_>>()
             .join("\n");
         let (region, industry) = routing::classify(&conv.investor, &context);
-        let matching: Vec<String> = staff
-            .iter()
-            .filter(|s| {
-                region
+        // Coverage comes from the accounts (`staff add --regions/--industries`) and from
+        // `[[desk.commissioners]]` in the config, whichever names the commissioner.
+        let covers = |name: &str, regions: &[String], industries: &[String]| {
+            let from_config = self.config.commissioners.iter().filter(|c| c.name == name);
+            let mut all_regions: Vec<&String> = regions.iter().collect();
+            let mut all_industries: Vec<&String> = industries.iter().collect();
+            for c in from_config {
+                all_regions.extend(&c.regions);
+                all_industries.extend(&c.industries);
+            }
+            region.as_ref().is_some_and(|r| all_regions.contains(&r))
+                || industry
                     .as_ref()
-                    .is_some_and(|r| s.regions.iter().any(|x| x == r))
-                    || industry
-                        .as_ref()
-                        .is_some_and(|i| s.industries.iter().any(|x| x == i))
-            })
-            .map(|s| s.name.clone())
+                    .is_some_and(|i| all_industries.contains(&i))
+        };
+        let mut names: Vec<(String, Vec<String>, Vec<String>)> = staff
+            .iter()
+            .map(|s| (s.name.clone(), s.regions.clone(), s.industries.clone()))
+            .collect();
+        for c in &self.config.commissioners {
+            if !names.iter().any(|(n, _, _)| *n == c.name) {
+                names.push((c.name.clone(), Vec::new(), Vec::new()));
+            }
+        }
+        let matching: Vec<String> = names
+            .iter()
+            .filter(|(n, r, i)| covers(n, r, i))
+            .map(|(n, _, _)| n.clone())
             .filter(|n| online.contains(n))
             .collect();
         let ticket = Ticket {

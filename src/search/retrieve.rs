@@ -71,7 +71,6 @@ const BOOSTS: [(FieldRole, f32); 4] = [
     (FieldRole::Body, 0.5),
 ];
 
-
 #[derive(Clone, Copy)]
 enum FieldRole {
     Title,
@@ -133,7 +132,11 @@ pub fn retrieve(
         FieldRole::Body => f.body,
     };
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    let words = if evidence == Evidence::Bigrams { &[][..] } else { &concepts[..] };
+    let words = if evidence == Evidence::Bigrams {
+        &[][..]
+    } else {
+        &concepts[..]
+    };
     for concept in words.iter().filter(|c| c.df > 0) {
         // Single Han characters (税, 地) match almost anything; let them count for less.
         let weight = if concept.variants.iter().all(|v| is_single_han(v)) {

@@ -119,10 +119,7 @@ impl Analyzer {
                 ) => 0.3,
                 _ => 1.0,
             };
-            out.insert(
-                tag.word.trim().to_string(),
-                TermInfo { weight: w, proper },
-            );
+            out.insert(tag.word.trim().to_string(), TermInfo { weight: w, proper });
         }
         out
     }

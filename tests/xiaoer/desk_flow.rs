@@ -235,3 +235,30 @@ fn feedback_stats_and_unanswered_questions() {
             .any(|g| g.items.iter().any(|i| i.why == "thumbs_down"))
     );
 }
+
+#[test]
+fn coverage_can_come_from_the_config() {
+    let (dir, engine) = engine_for(&shipped_corpus());
+    let store = xiaoer::store::SledStore::open(&dir.path().join("data")).unwrap();
+    let config: xiaoer::config::Config = xiaoer::config::Config::parse(
+        "[desk]\n[[desk.commissioners]]\nname = \"dora\"\nindustries = [\"集成电路\"]\n",
+        std::path::Path::new("x.toml"),
+    )
+    .unwrap();
+    let desk = Desk::new(
+        Arc::new(engine),
+        store,
+        DeskConfig {
+            commissioners: config.desk.commissioners,
+            ..always_open()
+        },
+    );
+    let token = desk
+        .add_staff("dora", Role::Commissioner, &[], &[])
+        .unwrap();
+    desk.authenticate(&token).unwrap().unwrap();
+    let t = ask(&desk, "x", "我们做芯片设计，想找人聊聊落地，转人工")
+        .ticket_opened
+        .unwrap();
+    assert_eq!(desk.ticket(t).unwrap().routed_to, vec!["dora".to_string()]);
+}
