@@ -412,6 +412,47 @@ mod tests {
     }
 
     #[test]
+    fn xlsx_sheets_import_like_csv() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("office.xlsx");
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        let rows = [
+            ["id", "question", "alternatives", "answer", "tags"],
+            [
+                "x1",
+                "人才公寓怎么申请",
+                "人才房申请|公寓申请",
+                "向区人才办申请。",
+                "人才",
+            ],
+            ["x2", "", "", "没有问题的行", ""],
+        ];
+        for (r, row) in rows.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                sheet.write_string(r as u32, c as u16, *cell).unwrap();
+            }
+        }
+        book.save(&path).unwrap();
+        let e = import_files(std::slice::from_ref(&path), &dir.path().join("c")).unwrap_err();
+        assert!(e.to_string().contains("office.xlsx:3"), "{e}");
+        // Without the bad row it imports.
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        for (r, row) in rows[..2].iter().enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                sheet.write_string(r as u32, c as u16, *cell).unwrap();
+            }
+        }
+        book.save(&path).unwrap();
+        let s = import_files(&[path], &dir.path().join("c")).unwrap();
+        assert_eq!(s.faqs, 1);
+        let text = fs::read_to_string(dir.path().join("c/faqs/office.toml")).unwrap();
+        let faqs = crate::corpus::parse_faqs(&text, Path::new("office.toml")).unwrap();
+        assert_eq!(faqs[0].alternatives, ["人才房申请", "公寓申请"]);
+    }
+
+    #[test]
     fn jsonl_documents_keep_their_docid() {
         let dir = tempfile::tempdir().unwrap();
         let jl = dir.path().join("docs.jsonl");
