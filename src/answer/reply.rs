@@ -145,6 +145,31 @@ pub fn compose(
     }
 }
 
+impl Source {
+    /// One line naming the source for a person: 《title》，文号，issuer，date，in force or not.
+    pub fn citation(&self, zh: bool) -> String {
+        let mut parts = vec![format!("《{}》", self.title)];
+        for p in [&self.doc_no, &self.issuer] {
+            if !p.is_empty() {
+                parts.push(p.clone());
+            }
+        }
+        if let Some(d) = self.issued {
+            parts.push(d.to_string());
+        }
+        parts.push(
+            match (self.in_force, zh) {
+                (true, true) => "现行有效",
+                (false, true) => "已失效",
+                (true, false) => "in force",
+                (false, false) => "expired",
+            }
+            .to_string(),
+        );
+        parts.join("，")
+    }
+}
+
 pub fn handoff_text(reason: HandoffReason, lang: Lang) -> &'static str {
     match (reason, lang) {
         (HandoffReason::AskedForPerson, Lang::Zh) => {

@@ -156,23 +156,7 @@ pub fn render(reply: &Reply) -> String {
             "\nWhat I found:\n"
         });
         for src in shown {
-            let status = match (src.in_force, zh) {
-                (true, true) => "现行有效",
-                (false, true) => "已失效",
-                (true, false) => "in force",
-                (false, false) => "expired",
-            };
-            let mut parts = vec![format!("《{}》", src.title)];
-            for p in [&src.doc_no, &src.issuer] {
-                if !p.is_empty() {
-                    parts.push(p.clone());
-                }
-            }
-            if let Some(d) = src.issued {
-                parts.push(d.to_string());
-            }
-            parts.push(status.to_string());
-            s.push_str(&format!("  - {} [{}]", parts.join("，"), src.id));
+            s.push_str(&format!("  - {} [{}]", src.citation(zh), src.id));
             if !src.url.is_empty() {
                 s.push_str(&format!(" {}", src.url));
             }

@@ -59,25 +59,7 @@ pub fn reply_text(reply: &Reply, zh: bool) -> String {
             (_, false) => "\n\nWhat I found:",
         });
         for src in shown {
-            let mut parts = vec![format!("《{}》", src.title)];
-            for p in [&src.doc_no, &src.issuer] {
-                if !p.is_empty() {
-                    parts.push(p.clone());
-                }
-            }
-            if let Some(d) = src.issued {
-                parts.push(d.to_string());
-            }
-            parts.push(
-                match (src.in_force, zh) {
-                    (true, true) => "现行有效",
-                    (false, true) => "已失效",
-                    (true, false) => "in force",
-                    (false, false) => "expired",
-                }
-                .to_string(),
-            );
-            s.push_str(&format!("\n· {}", parts.join("，")));
+            s.push_str(&format!("\n· {}", src.citation(zh)));
             if !src.url.is_empty() {
                 s.push_str(&format!("\n  {}", src.url));
             }
