@@ -92,6 +92,12 @@ impl Analyzer {
         self.inner.for_each_term(text, f)
     }
 
+    /// The normalised text and, for each term, either its byte range in that text or its
+    /// transformed form: what the tantivy tokenizer needs with a single copy per term.
+    pub fn for_each_term_in(&self, normalized: &str, f: impl FnMut(TermText<'_>, usize, usize)) {
+        self.inner.for_each_term_in(normalized, f)
+    }
+
     /// The distinct terms of a text, in first-seen order.
     pub fn distinct_terms(&self, text: &str) -> Vec<String> {
         let mut seen = HashSet::new();
@@ -171,24 +177,46 @@ impl Inner {
     /// The pipeline without allocating a string per term: `f(term, from, to)`.
     fn for_each_term(&self, text: &str, mut f: impl FnMut(&str, usize, usize)) {
         let normalized = normalize(text);
-        for token in self.jieba.cut_for_search(&normalized, true) {
-            let word = token.word.trim();
+        self.for_each_term_in(&normalized, |t, from, to| match t {
+            TermText::Slice => f(&normalized[from..to], from, to),
+            TermText::Owned(s) => f(s, from, to),
+        });
+    }
+
+    /// Terms of already-normalised text: `Slice` when the term is `text[from..to]` itself
+    /// (no copy needed), `Owned` when it was transformed (stemmed).
+    fn for_each_term_in(&self, normalized: &str, mut f: impl FnMut(TermText<'_>, usize, usize)) {
+        for token in self.jieba.cut_for_search(normalized, true) {
+            let word = token.word;
+            // jieba returns whitespace as tokens of its own, never around a word.
             if !keep(word) {
                 continue;
             }
-            if word.bytes().all(|b| b.is_ascii_alphabetic()) {
-                self.with_stem(word, |stem| f(stem, token.byte_start, token.byte_end));
+            // Words of one or two letters have no suffix to strip.
+            if word.len() > 2 && word.bytes().all(|b| b.is_ascii_alphabetic()) {
+                self.with_stem(word, |stem| {
+                    if stem == word {
+                        f(TermText::Slice, token.byte_start, token.byte_end)
+                    } else {
+                        f(TermText::Owned(stem), token.byte_start, token.byte_end)
+                    }
+                });
             } else {
-                f(word, token.byte_start, token.byte_end);
+                f(TermText::Slice, token.byte_start, token.byte_end);
             }
         }
     }
 }
 
+/// A term as `for_each_term_in` reports it.
+pub enum TermText<'a> {
+    Slice,
+    Owned(&'a str),
+}
+
 /// Function words that carry no topic: dropping them keeps "什么/怎么/what/how", which
 /// every FAQ question contains, from making unrelated FAQs look alike.
 const STOPWORDS: &[&str] = &[
-    "什么/怎么/what/how",
     "的",
     "了",
     "吗",
@@ -370,6 +398,25 @@ const STOPWORDS: &[&str] = &[
 /// jieba itself spends only ~40 ns per token, so the check must cost a few nanoseconds.
 fn is_stopword(word: &str) -> bool {
     const SLOTS: usize = 1024;
+    // Most tokens start with a character no stopword starts with: one bit test rejects them.
+    static FIRST: OnceLock<Vec<u64>> = OnceLock::new();
+    let first_chars = FIRST.get_or_init(|| {
+        let mut bits = vec![0u64; 0x1_0000 / 64];
+        for w in STOPWORDS {
+            if let Some(c) = w.chars().next().filter(|c| (*c as u32) < 0x1_0000) {
+                bits[c as usize / 64] |= 1 << (c as usize % 64);
+            }
+        }
+        bits
+    });
+    match word.chars().next() {
+        Some(c) if (c as u32) < 0x1_0000 => {
+            if first_chars[c as usize / 64] & (1 << (c as usize % 64)) == 0 {
+                return false;
+            }
+        }
+        _ => return false,
+    }
     static TABLE: OnceLock<Vec<u64>> = OnceLock::new();
     let Some(key) = stopword_key(word) else {
         return false;

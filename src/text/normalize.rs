@@ -4,39 +4,61 @@
 /// and turns control characters into spaces, so that `ＡＢＣ１２３`, `abc123` and `ABC123`
 /// index and match as the same word.
 pub fn normalize(text: &str) -> String {
+    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
-    // Copy runs of characters that need no change in one go; most Chinese text is one
-    // long run broken only by the odd full-width or upper-case character.
+    // Scan bytes and copy unchanged runs in bulk: Han characters (lead bytes E4–E9) and
+    // most punctuation never need folding, so only a few kinds of byte are decoded.
     let mut run_start = 0;
-    for (at, ch) in text.char_indices() {
-        if !needs_folding(ch) {
-            continue;
-        }
-        out.push_str(&text[run_start..at]);
-        run_start = at + ch.len_utf8();
-        let folded = match ch {
-            '\u{FF01}'..='\u{FF5E}' => char::from_u32(ch as u32 - 0xFEE0).unwrap_or(ch),
-            '\u{3000}' => ' ',
-            c if c.is_control() => ' ',
-            c => c,
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let width = match b {
+            0x00..=0x7F => 1,
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            _ => 4,
         };
-        if folded.is_ascii() {
-            out.push(folded.to_ascii_lowercase());
+        let candidate = match b {
+            b'A'..=b'Z' | 0x00..=0x1F | 0x7F => true,
+            0x20..=0x7F => false,
+            // Latin-1 to Cyrillic: may be upper case or a control character.
+            0xC2..=0xD4 => true,
+            // U+3000 (ideographic space) and U+FF01–FF5E (full-width forms).
+            0xE3 => bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0x80),
+            0xEF => matches!(bytes.get(i + 1), Some(0xBC) | Some(0xBD)),
+            _ => false,
+        };
+        if candidate {
+            let ch = text[i..].chars().next().unwrap_or(' ');
+            if let Some(folded) = fold(ch) {
+                out.push_str(&text[run_start..i]);
+                out.push_str(&folded);
+                run_start = i + ch.len_utf8();
+            }
+            i += ch.len_utf8().max(1);
         } else {
-            out.extend(folded.to_lowercase());
+            i += width;
         }
     }
     out.push_str(&text[run_start..]);
     out
 }
 
-fn needs_folding(ch: char) -> bool {
-    if ch.is_ascii() {
-        ch.is_ascii_uppercase() || ch.is_ascii_control()
-    } else if is_han(ch) {
-        false
+/// The folded form of a character, or `None` when it stays as it is.
+fn fold(ch: char) -> Option<String> {
+    let folded = match ch {
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(ch as u32 - 0xFEE0).unwrap_or(ch),
+        '\u{3000}' => ' ',
+        c if c.is_control() => ' ',
+        c => c,
+    };
+    if folded.is_ascii() {
+        let lower = folded.to_ascii_lowercase();
+        (lower != ch).then(|| lower.to_string())
+    } else if folded.is_uppercase() {
+        Some(folded.to_lowercase().collect())
     } else {
-        matches!(ch, '\u{FF01}'..='\u{FF5E}' | '\u{3000}') || ch.is_control() || ch.is_uppercase()
+        None
     }
 }
 

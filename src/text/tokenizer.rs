@@ -2,7 +2,8 @@
 
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
-use super::analyzer::Analyzer;
+use super::analyzer::{Analyzer, TermText};
+use super::normalize::normalize;
 
 /// The name under which the tokenizer is registered on every opened index (tantivy does
 /// not store tokenizers in the index).
@@ -20,11 +21,14 @@ impl JiebaTokenizer {
     }
 }
 
-/// Terms are collected as one text buffer plus ranges, so a document costs a few
-/// allocations rather than one per term; `advance` copies each term into a reused token.
+/// The normalised text plus, per term, where its text is: a range of the normalised text
+/// (most terms) or of a side buffer (stemmed words). `advance` copies each term once, into
+/// a reused token.
 pub struct JiebaTokenStream {
-    buffer: String,
-    spans: Vec<(usize, usize, usize, usize)>,
+    normalized: String,
+    stems: String,
+    /// (start, end, in_stems, offset_from, offset_to)
+    spans: Vec<(usize, usize, bool, usize, usize)>,
     index: usize,
     token: Token,
 }
@@ -33,15 +37,21 @@ impl Tokenizer for JiebaTokenizer {
     type TokenStream<'a> = JiebaTokenStream;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> JiebaTokenStream {
-        let mut buffer = String::with_capacity(text.len());
+        let normalized = normalize(text);
+        let mut stems = String::new();
         let mut spans = Vec::new();
-        self.analyzer.for_each_term(text, |term, from, to| {
-            let start = buffer.len();
-            buffer.push_str(term);
-            spans.push((start, buffer.len(), from, to));
-        });
+        self.analyzer
+            .for_each_term_in(&normalized, |term, from, to| match term {
+                TermText::Slice => spans.push((from, to, false, from, to)),
+                TermText::Owned(s) => {
+                    let start = stems.len();
+                    stems.push_str(s);
+                    spans.push((start, stems.len(), true, from, to));
+                }
+            });
         JiebaTokenStream {
-            buffer,
+            normalized,
+            stems,
             spans,
             index: 0,
             token: Token::default(),
@@ -51,11 +61,16 @@ impl Tokenizer for JiebaTokenizer {
 
 impl TokenStream for JiebaTokenStream {
     fn advance(&mut self) -> bool {
-        let Some(&(start, end, from, to)) = self.spans.get(self.index) else {
+        let Some(&(start, end, in_stems, from, to)) = self.spans.get(self.index) else {
             return false;
         };
+        let source = if in_stems {
+            &self.stems
+        } else {
+            &self.normalized
+        };
         self.token.text.clear();
-        self.token.text.push_str(&self.buffer[start..end]);
+        self.token.text.push_str(&source[start..end]);
         self.token.offset_from = from;
         self.token.offset_to = to;
         self.token.position = self.index;
