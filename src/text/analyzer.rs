@@ -477,8 +477,25 @@ fn keep(word: &str) -> bool {
     let Some(first) = word.chars().next() else {
         return false;
     };
+    let single = word.len() == first.len_utf8();
+    // A lone punctuation mark or space (most non-word tokens): decided without the slow
+    // Unicode tables.
+    if single && (first.is_ascii() && !first.is_ascii_alphanumeric() || is_cjk_punctuation(first)) {
+        return false;
+    }
     let wordlike = is_han(first) || first.is_ascii_alphanumeric() || has_word_char(word);
     wordlike && (word.len() > 9 || !is_stopword(word))
+}
+
+/// CJK and full-width punctuation, general punctuation and spaces.
+fn is_cjk_punctuation(c: char) -> bool {
+    matches!(c,
+        '\u{2000}'..='\u{206F}'
+        | '\u{3000}'..='\u{303F}'
+        | '\u{FF00}'..='\u{FF0F}'
+        | '\u{FF1A}'..='\u{FF20}'
+        | '\u{FF3B}'..='\u{FF40}'
+        | '\u{FF5B}'..='\u{FF65}')
 }
 
 /// Does the token hold a letter, digit or Han character (not only punctuation)? Han is

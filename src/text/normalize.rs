@@ -1,8 +1,9 @@
 //! Text normalisation applied before tokenizing, identically at index and query time.
 
-/// Folds full-width ASCII forms to half width, the ideographic space to a space, lowercases,
-/// and turns control characters into spaces, so that `ＡＢＣ１２３`, `abc123` and `ABC123`
-/// index and match as the same word.
+/// Folds full-width letters and digits to half width, the ideographic space to a space,
+/// lowercases, and turns control characters into spaces, so that `ＡＢＣ１２３`, `abc123` and
+/// `ABC123` index and match as the same word. Full-width punctuation stays (it separates
+/// words either way and is never a term).
 pub fn normalize(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
@@ -23,9 +24,14 @@ pub fn normalize(text: &str) -> String {
             0x20..=0x7F => false,
             // Latin-1 to Cyrillic: may be upper case or a control character.
             0xC2..=0xD4 => true,
-            // U+3000 (ideographic space) and U+FF01–FF5E (full-width forms).
+            // U+3000 (ideographic space).
             0xE3 => bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0x80),
-            0xEF => matches!(bytes.get(i + 1), Some(0xBC) | Some(0xBD)),
+            // Full-width digits and letters (U+FF10–19, FF21–3A, FF41–5A). Full-width
+            // punctuation, by far the most common, is left alone: it is dropped anyway.
+            0xEF => matches!(
+                (bytes.get(i + 1), bytes.get(i + 2)),
+                (Some(0xBC), Some(0x90..=0x99 | 0xA1..=0xBA)) | (Some(0xBD), Some(0x81..=0x9A))
+            ),
             _ => false,
         };
         if candidate {
