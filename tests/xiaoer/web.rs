@@ -814,3 +814,69 @@ async fn a_failed_admin_reindex_reports_file_and_line_and_keeps_serving() {
     assert!(r.json["errors"][0]["line"].as_u64().unwrap() >= 1);
     assert_eq!(r.json["serving"], serving.as_str());
 }
+
+#[tokio::test]
+async fn event_streams_and_logout() {
+    let w = test_web(WebConfig::default());
+    // Investor events need a session; staff events need a token.
+    assert_eq!(
+        call(&w.app, "GET", "/api/events", &[], None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call_head(&w.app, "/api/staff/events", &[]).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let r = call(
+        &w.app,
+        "POST",
+        "/api/messages",
+        &[],
+        Some(serde_json::json!({"text": "你好"})),
+    )
+    .await;
+    let cookie = session_cookie(&r);
+    let (status, content_type) = call_head(&w.app, "/api/events", &[("cookie", &cookie)]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        content_type.starts_with("text/event-stream"),
+        "{content_type}"
+    );
+    let auth = bearer(&w.commissioner);
+    let (status, content_type) =
+        call_head(&w.app, "/api/staff/events", &[("authorization", &auth)]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type.starts_with("text/event-stream"));
+    let out = call(&w.app, "POST", "/api/staff/logout", &[], None).await;
+    assert_eq!(out.status, StatusCode::OK);
+    let cleared = out
+        .headers
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(
+        cleared.starts_with("xiaoer_staff=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+}
+
+/// Status and content type only: an event stream never ends, so its body is not read.
+async fn call_head(app: &Router, uri: &str, headers: &[(&str, &str)]) -> (StatusCode, String) {
+    let mut req = Request::builder().method("GET").uri(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = app
+        .clone()
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let ct = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    (resp.status(), ct)
+}
