@@ -2,7 +2,7 @@
 //! is handed off; in a second browser a commissioner signs in, claims and replies; the reply
 //! appears live on the investor's page; the commissioner hands back and the bot answers
 //! again. Screenshots go to `<target>/tmp/browser/`. Never skipped: without Chromium it
-//! fails (tests/run.sh installs it).
+//! fails (.ci/run installs it).
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -38,7 +38,7 @@ fn chromedriver() -> (KillOnDrop, String) {
     let binary = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
         .into_iter()
         .find(|p| std::path::Path::new(p).exists())
-        .expect("chromedriver is not installed: run `bash tests/run.sh`, which installs chromium and chromium-driver");
+        .expect("chromedriver is not installed: run `bash .ci/run`, which installs chromium and chromium-driver");
     let child = Command::new(binary)
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())
