@@ -5,6 +5,7 @@ mod analyzer;
 mod bigram;
 pub mod dict;
 mod normalize;
+mod stopwords;
 mod synonyms;
 mod tokenizer;
 

@@ -1,0 +1,109 @@
+//! Desk events to Telegram: new tickets (from any channel) to the staff group, and
+//! commissioners' replies and system notes to Telegram investors.
+
+use super::*;
+
+/// Opens a forum topic for a ticket and remembers which ticket it belongs to.
+pub(super) async fn open_topic(
+    bot: &Bot,
+    ctx: &Arc<TgContext>,
+    group: i64,
+    t: &crate::desk::Ticket,
+) -> Option<ThreadId> {
+    let name: String = format!("工单 #{} {}", t.id, t.brief.question)
+        .chars()
+        .take(120)
+        .collect();
+    match with_retry(|| bot.create_forum_topic(ChatId(group), name.clone()).send()).await {
+        Ok(topic) => {
+            ctx.topics
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(topic.thread_id.0.0, t.id);
+            Some(topic.thread_id)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not open a forum topic; posting in the group");
+            None
+        }
+    }
+}
+
+/// Delivers desk events to Telegram: new tickets (from any channel) to the staff group with
+/// a Claim button; commissioners' replies and system notes to Telegram investors.
+pub(super) async fn outbound(bot: Bot, ctx: Arc<TgContext>) {
+    let mut events = ctx.desk.subscribe();
+    // Last message seq delivered per conversation (in memory: after a restart, delivery
+    // resumes after the investor's or bot's latest message).
+    let mut delivered: HashMap<String, u64> = HashMap::new();
+    loop {
+        let event = match events.recv().await {
+            Ok(e) => e,
+            Err(RecvError::Lagged(n)) => {
+                tracing::warn!(missed = n, "telegram delivery lagged behind desk events");
+                continue;
+            }
+            Err(RecvError::Closed) => return,
+        };
+        if event.kind == "ticket_opened"
+            && let (Some(group), Some(ticket)) = (ctx.config.staff_group, event.ticket)
+        {
+            let desk = ctx.desk.clone();
+            if let Ok(Ok(t)) = blocking(move || desk.ticket(ticket)).await {
+                let channel = event
+                    .conversation
+                    .split(':')
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                let kb = InlineKeyboardMarkup::new(vec![vec![InlineKeyboardButton::callback(
+                    "认领 / Claim",
+                    format!("claim:{}", t.id),
+                )]]);
+                // In a forum group each ticket gets its own topic.
+                let thread = if ctx.config.staff_group_forum {
+                    open_topic(&bot, &ctx, group, &t).await
+                } else {
+                    None
+                };
+                let brief = text::brief_text(&t, &channel);
+                send_in_thread(&bot, &ctx, ChatId(group), &brief, Some(kb), None, thread).await;
+            }
+        }
+        let Some(chat) = event
+            .conversation
+            .strip_prefix(&format!("{CHANNEL}:"))
+            .and_then(|c| c.parse::<i64>().ok())
+        else {
+            continue;
+        };
+        // Read only what came after the last delivery; the whole conversation just once,
+        // the first time it is seen.
+        let known = delivered.get(&event.conversation).copied();
+        let desk = ctx.desk.clone();
+        let conv = event.conversation.clone();
+        let Ok(Ok(messages)) = blocking(move || desk.messages(&conv, known.unwrap_or(0))).await
+        else {
+            continue;
+        };
+        let start = known.unwrap_or_else(|| {
+            messages
+                .iter()
+                .rev()
+                .find(|m| matches!(m.author, Author::Investor | Author::Bot))
+                .map(|m| m.seq)
+                .unwrap_or(0)
+        });
+        for m in messages.iter().filter(|m| m.seq > start) {
+            let text = match &m.author {
+                Author::Staff { .. } => format!("【招商护商专员】{}", m.text),
+                Author::System => m.text.clone(),
+                _ => continue,
+            };
+            send_or_note(&bot, &ctx, ChatId(chat), &text, None, None).await;
+        }
+        if let Some(last) = messages.last() {
+            delivered.insert(event.conversation.clone(), last.seq.max(start));
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Admin routes: re-index, unanswered questions and draft FAQs, figures.
+
+use super::*;
+
+pub(super) async fn reindex(
+    State(state): State<AppState>,
+    AdminUser(me): AdminUser,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let desk = state.desk.clone();
+    blocking(move || {
+        tracing::info!(admin = %me.name, "re-index requested");
+        match desk.engine().reindex(&mut |_, _| {}) {
+            Ok(s) => Ok(Json(serde_json::json!({
+                "ok": true, "generation": s.generation, "documents": s.documents,
+                "passages": s.passages, "faqs": s.faqs, "millis": s.millis, "errors": []
+            }))),
+            Err(crate::engine::EngineError::Corpus(errors)) => Ok(Json(serde_json::json!({
+                "ok": false,
+                "errors": errors.iter().map(|e| serde_json::json!({
+                    "path": e.path.display().to_string(), "line": e.line, "message": e.message
+                })).collect::<Vec<_>>(),
+                "serving": desk.engine().generation().name,
+            }))),
+            Err(e) => Ok(Json(serde_json::json!({
+                "ok": false,
+                "errors": [{"path": "", "line": 0, "message": e.to_string()}],
+                "serving": desk.engine().generation().name,
+            }))),
+        }
+    })
+    .await
+}
+
+pub(super) async fn unanswered(
+    State(state): State<AppState>,
+    _: AdminUser,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let desk = state.desk.clone();
+    blocking(move || Ok(Json(serde_json::json!({ "groups": desk.unanswered()? })))).await
+}
+
+pub(super) async fn stats(
+    State(state): State<AppState>,
+    _: AdminUser,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let desk = state.desk.clone();
+    blocking(move || {
+        Ok(Json(
+            serde_json::to_value(desk.stats()?).unwrap_or_default(),
+        ))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub(super) struct Draft {
+    question: String,
+    #[serde(default)]
+    alternatives: Vec<String>,
+    answer: String,
+}
+
+/// Writes a draft FAQ under `corpus/faqs/drafts/` for review; drafts are not indexed until
+/// an admin moves them into `corpus/faqs/` and re-indexes.
+pub(super) async fn draft_faq(
+    State(state): State<AppState>,
+    AdminUser(me): AdminUser,
+    Json(d): Json<Draft>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if d.question.trim().is_empty() || d.answer.trim().is_empty() {
+        return Err(ApiError::BadRequest(
+            "a draft needs a question and an answer".into(),
+        ));
+    }
+    let dir = state
+        .corpus_dir
+        .join(crate::corpus::FAQS_DIR)
+        .join("drafts");
+    let desk = state.desk.clone();
+    blocking(move || {
+        let id = format!("draft-{}", desk.now());
+        #[derive(serde::Serialize)]
+        struct Entry<'a> {
+            id: &'a str,
+            question: &'a str,
+            alternatives: &'a [String],
+            answer: &'a str,
+            sources: Vec<String>,
+            tags: Vec<String>,
+            lang: &'a str,
+        }
+        #[derive(serde::Serialize)]
+        struct File<'a> {
+            faq: Vec<Entry<'a>>,
+        }
+        let file = File {
+            faq: vec![Entry {
+                id: &id,
+                question: d.question.trim(),
+                alternatives: &d.alternatives,
+                answer: d.answer.trim(),
+                sources: Vec::new(),
+                tags: vec!["draft".into()],
+                lang: crate::text::detect_lang(&d.question).as_str(),
+            }],
+        };
+        let text = format!(
+            "# Draft by {} from an unanswered question. Add `sources`, review, then move into corpus/faqs/ and re-index.\n{}",
+            me.name,
+            toml::to_string(&file).map_err(|e| ApiError::Internal(e.to_string()))?
+        );
+        std::fs::create_dir_all(&dir).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let path = dir.join(format!("{id}.toml"));
+        std::fs::write(&path, text).map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(Json(serde_json::json!({ "id": id, "path": path.display().to_string() })))
+    })
+    .await
+}

@@ -1,0 +1,207 @@
+//! Staff routes: sign-in, the ticket queue and the actions on a ticket, live events.
+//! Every one needs a commissioner (or admin) token.
+
+use super::*;
+
+/// A signed-in staff member (Bearer token or the console's cookie).
+pub(super) struct StaffUser(pub(super) StaffAccount);
+
+impl FromRequestParts<AppState> for StaffUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let bearer = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_string());
+        let token = bearer
+            .or_else(|| cookie(&parts.headers, STAFF_COOKIE))
+            .ok_or(ApiError::Unauthorized)?;
+        let desk = state.desk.clone();
+        let account = blocking(move || Ok(desk.authenticate(&token)?)).await?;
+        account.map(StaffUser).ok_or(ApiError::Unauthorized)
+    }
+}
+
+/// An admin (403 for a commissioner).
+pub(super) struct AdminUser(pub(super) StaffAccount);
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let StaffUser(account) = StaffUser::from_request_parts(parts, state).await?;
+        if account.role == Role::Admin {
+            Ok(AdminUser(account))
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct Login {
+    token: String,
+}
+
+pub(super) async fn staff_login(
+    State(state): State<AppState>,
+    Json(l): Json<Login>,
+) -> Result<Response, ApiError> {
+    let desk = state.desk.clone();
+    let token = l.token.trim().to_string();
+    let t2 = token.clone();
+    let account = blocking(move || Ok(desk.authenticate(&t2)?))
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    let mut r =
+        Json(serde_json::json!({"name": account.name, "role": account.role})).into_response();
+    r.headers_mut()
+        .insert(SET_COOKIE, set_cookie(STAFF_COOKIE, &token, 12 * 3600));
+    Ok(r)
+}
+
+pub(super) async fn staff_logout() -> Response {
+    let mut r = Json(serde_json::json!({"ok": true})).into_response();
+    r.headers_mut()
+        .insert(SET_COOKIE, set_cookie(STAFF_COOKIE, "", 0));
+    r
+}
+
+pub(super) async fn me(StaffUser(a): StaffUser) -> Json<serde_json::Value> {
+    Json(
+        serde_json::json!({"name": a.name, "role": a.role, "regions": a.regions, "industries": a.industries}),
+    )
+}
+
+pub(super) async fn list_tickets(
+    State(state): State<AppState>,
+    StaffUser(me): StaffUser,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let desk = state.desk.clone();
+    blocking(move || {
+        let now = desk.now();
+        let mut tickets = desk.open_tickets()?;
+        // Tickets routed to me first, then everyone's, oldest first within each.
+        tickets.sort_by_key(|t| (!t.routed_to.contains(&me.name), t.opened_at));
+        let rows: Vec<serde_json::Value> = tickets
+            .iter()
+            .map(|t| {
+                let mut v = serde_json::to_value(t).unwrap_or_default();
+                v["waiting_secs"] = serde_json::json!((now - t.opened_at) / 1000);
+                v["since_last_reply_secs"] =
+                    serde_json::json!(t.last_staff_reply_at.map(|r| (now - r) / 1000));
+                v
+            })
+            .collect();
+        Ok(Json(
+            serde_json::json!({ "tickets": rows, "online": desk.online_names() }),
+        ))
+    })
+    .await
+}
+
+pub(super) async fn get_ticket(
+    State(state): State<AppState>,
+    _: StaffUser,
+    Path(id): Path<u64>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let desk = state.desk.clone();
+    blocking(move || {
+        let t = desk.ticket(id)?;
+        let messages = desk.messages(&t.conversation, 0)?;
+        Ok(Json(
+            serde_json::json!({ "ticket": t, "messages": messages }),
+        ))
+    })
+    .await
+}
+
+/// A ticket action that takes no body: run it as the signed-in commissioner.
+pub(super) async fn ticket_action(
+    state: AppState,
+    me: StaffAccount,
+    id: u64,
+    action: fn(&Desk, u64, &str) -> Result<crate::desk::Ticket, crate::desk::DeskError>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let desk = state.desk.clone();
+    blocking(move || {
+        Ok(Json(
+            serde_json::json!({ "ticket": action(&desk, id, &me.name)? }),
+        ))
+    })
+    .await
+}
+
+pub(super) async fn claim(
+    State(s): State<AppState>,
+    StaffUser(me): StaffUser,
+    Path(id): Path<u64>,
+) -> ApiResult {
+    ticket_action(s, me, id, Desk::claim).await
+}
+
+pub(super) async fn release(
+    State(s): State<AppState>,
+    StaffUser(me): StaffUser,
+    Path(id): Path<u64>,
+) -> ApiResult {
+    ticket_action(s, me, id, Desk::release).await
+}
+
+pub(super) async fn handback(
+    State(s): State<AppState>,
+    StaffUser(me): StaffUser,
+    Path(id): Path<u64>,
+) -> ApiResult {
+    ticket_action(s, me, id, Desk::handback).await
+}
+
+pub(super) async fn close(
+    State(s): State<AppState>,
+    StaffUser(me): StaffUser,
+    Path(id): Path<u64>,
+) -> ApiResult {
+    ticket_action(s, me, id, Desk::close).await
+}
+
+#[derive(Deserialize)]
+pub(super) struct ReplyBody {
+    text: String,
+}
+
+pub(super) async fn reply(
+    State(state): State<AppState>,
+    StaffUser(me): StaffUser,
+    Path(id): Path<u64>,
+    Json(b): Json<ReplyBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if b.text.chars().count() > 4000 {
+        return Err(ApiError::TooLarge(
+            "a reply is at most 4000 characters".into(),
+        ));
+    }
+    let desk = state.desk.clone();
+    blocking(move || {
+        let (t, _) = desk.reply(id, &me.name, &b.text)?;
+        Ok(Json(serde_json::json!({ "ticket": t })))
+    })
+    .await
+}
+
+/// Live updates for the console: every ticket and message event.
+pub(super) async fn staff_events(
+    State(state): State<AppState>,
+    _: StaffUser,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let stream = BroadcastStream::new(state.desk.subscribe()).map(|e| {
+        let data = match e {
+            Ok(e) => serde_json::to_string(&e).unwrap_or_default(),
+            Err(_) => "{\"kind\":\"refresh\"}".to_string(),
+        };
+        Ok(Event::default().event("desk").data(data))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}

@@ -1,0 +1,138 @@
+//! The command line as an admin or a tool uses it: `ask --json` lines, `chat`, `reindex`, `import`.
+
+use std::fs;
+
+use tempfile::TempDir;
+
+use super::*;
+
+#[test]
+fn ask_json_lines_keep_their_shape() {
+    let dir = TempDir::new().unwrap();
+    let index = dir.path().join("index");
+    let corpus = shipped_corpus();
+    let (ok, out, err) = run(
+        &[
+            "--corpus",
+            corpus.to_str().unwrap(),
+            "--index",
+            index.to_str().unwrap(),
+            "ask",
+            "--json",
+            "-",
+        ],
+        "高企税率是多少\n明天天气怎么样\n转人工\n\"AND:*(\n",
+    );
+    assert!(ok, "{err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    for v in &lines {
+        for key in [
+            "question",
+            "kind",
+            "text",
+            "confidence",
+            "reason",
+            "sources",
+            "options",
+        ] {
+            assert!(v.get(key).is_some(), "missing {key} in {v}");
+        }
+        let c = v["confidence"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&c));
+        for s in v["sources"].as_array().unwrap() {
+            for key in [
+                "id", "passage", "title", "issuer", "doc_no", "issued", "url", "in_force", "score",
+            ] {
+                assert!(s.get(key).is_some(), "missing source.{key}");
+            }
+        }
+    }
+    assert_eq!(lines[0]["kind"], "answer");
+    assert_eq!(lines[1]["kind"], "handoff");
+    assert!(
+        !lines[1]["sources"].as_array().unwrap().is_empty() || lines[1]["reason"] == "no_match"
+    );
+    assert_eq!(lines[2]["reason"], "asked_for_person");
+    // The index was built on first use.
+    assert!(index.join("CURRENT").is_file());
+}
+
+#[test]
+fn chat_holds_a_conversation_in_the_terminal() {
+    let dir = TempDir::new().unwrap();
+    let index = dir.path().join("index");
+    let tiny = tiny_corpus();
+    let (ok, out, err) = run(
+        &[
+            "--corpus",
+            tiny.to_str().unwrap(),
+            "--index",
+            index.to_str().unwrap(),
+            "chat",
+        ],
+        "你好\n人才公寓租金补贴\n1\n转人工\n",
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("您好"), "{out}");
+    assert!(out.contains("[clarify"), "{out}");
+    assert!(
+        out.contains("测试答案"),
+        "choosing option 1 answers it: {out}"
+    );
+    assert!(out.contains("asked_for_person"), "{out}");
+}
+
+#[test]
+fn reindex_prints_a_summary() {
+    let dir = TempDir::new().unwrap();
+    let index = dir.path().join("index");
+    let tiny = tiny_corpus();
+    let (ok, out, err) = run(
+        &[
+            "--corpus",
+            tiny.to_str().unwrap(),
+            "--index",
+            index.to_str().unwrap(),
+            "reindex",
+        ],
+        "",
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("2 documents, 3 passages, 3 FAQs"), "{out}");
+}
+
+#[test]
+fn import_brings_office_files_into_a_working_corpus() {
+    let dir = TempDir::new().unwrap();
+    let csv = dir.path().join("office-faq.csv");
+    fs::write(&csv, "id,question,alternatives,answer,tags\nwx-1,停车位怎么申请,停车证|车位申请,到园区物业申请停车证。,园区\n").unwrap();
+    let txt = dir.path().join("rent-notice.txt");
+    fs::write(
+        &txt,
+        "关于减免园区租金的通知\n一、对入驻企业减免三个月租金。\n二、申请截止时间为年底。\n",
+    )
+    .unwrap();
+    let jsonl = dir.path().join("docs.jsonl");
+    fs::write(&jsonl, "{\"docid\": \"d42\", \"text\": \"关于延期缴纳社保的通知\\n企业可以申请延期缴纳社会保险费。\"}\n").unwrap();
+    let corpus = dir.path().join("corpus");
+    let (ok, out, err) = run(
+        &[
+            "import",
+            csv.to_str().unwrap(),
+            txt.to_str().unwrap(),
+            jsonl.to_str().unwrap(),
+            "--into",
+            corpus.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("2 policy documents and 1 FAQs"), "{out}");
+    let (_idx, engine) = engine_for(&corpus);
+    assert_eq!(engine.ask("停车证怎么申请").sources[0].id, "wx-1");
+    assert_eq!(engine.ask("社保能延期缴纳吗").sources[0].id, "d42");
+}
