@@ -10,8 +10,8 @@ use jieba_rs::Jieba;
 use rust_stemmers::{Algorithm, Stemmer};
 
 use super::dict::Dictionary;
-use super::normalize::{is_han, normalize};
-use super::stopwords::is_stopword;
+use super::normalize::{is_han, normalize, normalize_cow};
+use super::stopwords::Stopwords;
 use super::synonyms::Synonyms;
 
 /// What the part of speech says about a query word.
@@ -112,7 +112,7 @@ impl Analyzer {
     /// question: nouns and names fully; verbs less; adverbs, pronouns, numerals and the
     /// like little (colloquial filler such as 现在, 大概, 多大 says nothing about the topic).
     pub fn term_weights(&self, text: &str) -> std::collections::HashMap<String, TermInfo> {
-        let normalized = normalize(text);
+        let normalized = normalize_cow(text);
         let mut out = std::collections::HashMap::new();
         for tag in self.inner.jieba.tag(&normalized, true) {
             // Names of places, people, organisations: a question about 太原市 is not
@@ -177,7 +177,7 @@ impl Inner {
 
     /// The pipeline without allocating a string per term: `f(term, from, to)`.
     fn for_each_term(&self, text: &str, mut f: impl FnMut(&str, usize, usize)) {
-        let normalized = normalize(text);
+        let normalized = normalize_cow(text);
         self.for_each_term_in(&normalized, |t, from, to| match t {
             TermText::Slice => f(&normalized[from..to], from, to),
             TermText::Owned(s) => f(s, from, to),
@@ -187,10 +187,11 @@ impl Inner {
     /// Terms of already-normalised text: `Slice` when the term is `text[from..to]` itself
     /// (no copy needed), `Owned` when it was transformed (stemmed).
     fn for_each_term_in(&self, normalized: &str, mut f: impl FnMut(TermText<'_>, usize, usize)) {
+        let stopwords = Stopwords::get();
         for token in self.jieba.cut_for_search(normalized, true) {
             let word = token.word;
             // jieba returns whitespace as tokens of its own, never around a word.
-            if !keep(word) {
+            if !keep(word, stopwords) {
                 continue;
             }
             // Words of one or two letters have no suffix to strip.
@@ -218,7 +219,16 @@ pub enum TermText<'a> {
 /// Is this token a term: not whitespace or punctuation, not a stopword? One pass that
 /// decides by the first character in the common case (a Han character starts a word).
 #[inline]
-fn keep(word: &str) -> bool {
+fn keep(word: &str, stopwords: &Stopwords) -> bool {
+    // Fast path for the common case, a word starting in the main Han block (lead bytes
+    // E4–E9): decode its first character by hand.
+    if let [lead @ 0xE4..=0xE9, b1, b2, ..] = *word.as_bytes() {
+        let code =
+            (u32::from(lead & 0x0F) << 12) | (u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F);
+        if let Some(first) = char::from_u32(code).filter(|c| is_han(*c)) {
+            return !stopwords.contains(first, word);
+        }
+    }
     let Some(first) = word.chars().next() else {
         return false;
     };
@@ -229,7 +239,7 @@ fn keep(word: &str) -> bool {
         return false;
     }
     let wordlike = is_han(first) || first.is_ascii_alphanumeric() || has_word_char(word);
-    wordlike && (word.len() > 9 || !is_stopword(word))
+    wordlike && !stopwords.contains(first, word)
 }
 
 /// CJK and full-width punctuation, general punctuation and spaces.

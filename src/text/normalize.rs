@@ -1,53 +1,73 @@
 //! Text normalisation applied before tokenizing, identically at index and query time.
 
+use std::borrow::Cow;
+
 /// Folds full-width letters and digits to half width, the ideographic space to a space,
 /// lowercases, and turns control characters into spaces, so that `ＡＢＣ１２３`, `abc123` and
 /// `ABC123` index and match as the same word. Full-width punctuation stays (it separates
 /// words either way and is never a term).
 pub fn normalize(text: &str) -> String {
+    normalize_cow(text).into_owned()
+}
+
+/// `normalize`, borrowing the text when nothing in it needs folding (most passages).
+pub fn normalize_cow(text: &str) -> Cow<'_, str> {
     let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
-    // Scan bytes and copy unchanged runs in bulk: Han characters (lead bytes E4–E9) and
-    // most punctuation never need folding, so only a few kinds of byte are decoded.
+    let mut out = String::new();
+    // Copy unchanged runs in bulk and decode only at the few kinds of byte that may start
+    // a character needing a fold: Han text (lead bytes E4–E9 and their continuation
+    // bytes) is skipped a byte at a time by one table lookup.
     let mut run_start = 0;
     let mut i = 0;
     while i < bytes.len() {
-        let b = bytes[i];
-        let width = match b {
-            0x00..=0x7F => 1,
-            0xC0..=0xDF => 2,
-            0xE0..=0xEF => 3,
-            _ => 4,
-        };
-        let candidate = match b {
-            b'A'..=b'Z' | 0x00..=0x1F | 0x7F => true,
-            0x20..=0x7F => false,
-            // Latin-1 to Cyrillic: may be upper case or a control character.
-            0xC2..=0xD4 => true,
-            // U+3000 (ideographic space).
-            0xE3 => bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0x80),
-            // Full-width digits and letters (U+FF10–19, FF21–3A, FF41–5A). Full-width
-            // punctuation, by far the most common, is left alone: it is dropped anyway.
-            0xEF => matches!(
-                (bytes.get(i + 1), bytes.get(i + 2)),
-                (Some(0xBC), Some(0x90..=0x99 | 0xA1..=0xBA)) | (Some(0xBD), Some(0x81..=0x9A))
-            ),
-            _ => false,
-        };
-        if candidate {
-            let ch = text[i..].chars().next().unwrap_or(' ');
-            if let Some(folded) = fold(ch) {
-                out.push_str(&text[run_start..i]);
-                out.push_str(&folded);
-                run_start = i + ch.len_utf8();
-            }
-            i += ch.len_utf8().max(1);
-        } else {
-            i += width;
+        if !MAY_FOLD[bytes[i] as usize] || !needs_decoding(bytes, i) {
+            i += 1;
+            continue;
         }
+        let ch = text[i..].chars().next().unwrap_or(' ');
+        if let Some(folded) = fold(ch) {
+            if out.capacity() == 0 {
+                out.reserve(text.len());
+            }
+            out.push_str(&text[run_start..i]);
+            out.push_str(&folded);
+            run_start = i + ch.len_utf8();
+        }
+        i += ch.len_utf8();
+    }
+    if run_start == 0 && out.capacity() == 0 {
+        return Cow::Borrowed(text);
     }
     out.push_str(&text[run_start..]);
-    out
+    Cow::Owned(out)
+}
+
+/// Bytes that may start a character `fold` changes: ASCII upper case and controls,
+/// the lead bytes of Latin-1 to Cyrillic (upper case, C1 controls), of U+3000 (E3) and
+/// of the full-width forms (EF). Continuation bytes (80–BF) never start a character.
+const MAY_FOLD: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = matches!(b as u8, b'A'..=b'Z' | 0x00..=0x1F | 0x7F | 0xC2..=0xD4 | 0xE3 | 0xEF);
+        b += 1;
+    }
+    table
+};
+
+/// For the three-byte lead bytes in `MAY_FOLD`, whether the character is one that folds:
+/// U+3000, or full-width digits and letters (U+FF10–19, FF21–3A, FF41–5A). Full-width
+/// punctuation, by far the most common, is left alone: it is dropped anyway.
+#[inline]
+fn needs_decoding(bytes: &[u8], i: usize) -> bool {
+    match bytes[i] {
+        0xE3 => bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0x80),
+        0xEF => matches!(
+            (bytes.get(i + 1), bytes.get(i + 2)),
+            (Some(0xBC), Some(0x90..=0x99 | 0xA1..=0xBA)) | (Some(0xBD), Some(0x81..=0x9A))
+        ),
+        _ => true,
+    }
 }
 
 /// The folded form of a character, or `None` when it stays as it is.
@@ -117,6 +137,16 @@ mod tests {
     fn folds_full_width_and_case() {
         assert_eq!(normalize("ＷＦＯＥ　注册１２３"), "wfoe 注册123");
         assert_eq!(normalize("R&D Super-Deduction"), "r&d super-deduction");
+    }
+
+    #[test]
+    fn text_needing_no_fold_is_borrowed() {
+        assert!(matches!(
+            normalize_cow("高企税率 15%，r&d"),
+            Cow::Borrowed(_)
+        ));
+        assert!(matches!(normalize_cow("高企Ｒ"), Cow::Owned(_)));
+        assert_eq!(normalize("Ä Ω ＺＺ"), "ä ω zz");
     }
 
     #[test]

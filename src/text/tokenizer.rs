@@ -3,7 +3,9 @@
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
 use super::analyzer::{Analyzer, TermText};
-use super::normalize::normalize;
+use std::borrow::Cow;
+
+use super::normalize::normalize_cow;
 
 /// The name under which the tokenizer is registered on every opened index (tantivy does
 /// not store tokenizers in the index).
@@ -21,56 +23,65 @@ impl JiebaTokenizer {
     }
 }
 
-/// The normalised text plus, per term, where its text is: a range of the normalised text
+/// The normalised text (borrowed when nothing needed folding) plus, per term, where its text is: a range of the normalised text
 /// (most terms) or of a side buffer (stemmed words). `advance` copies each term once, into
 /// a reused token.
-pub struct JiebaTokenStream {
-    normalized: String,
+pub struct JiebaTokenStream<'a> {
+    normalized: Cow<'a, str>,
+    /// Each term's byte range in the normalised text, in order.
+    spans: Vec<(usize, usize)>,
+    /// The few terms whose text is not their range of the normalised text (stems):
+    /// (index in `spans`, range in `stems`), in order.
+    transformed: Vec<(usize, usize, usize)>,
     stems: String,
-    /// (start, end, in_stems, offset_from, offset_to)
-    spans: Vec<(usize, usize, bool, usize, usize)>,
+    next_transformed: usize,
     index: usize,
     token: Token,
 }
 
 impl Tokenizer for JiebaTokenizer {
-    type TokenStream<'a> = JiebaTokenStream;
+    type TokenStream<'a> = JiebaTokenStream<'a>;
 
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> JiebaTokenStream {
-        let normalized = normalize(text);
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> JiebaTokenStream<'a> {
+        let normalized = normalize_cow(text);
         let mut stems = String::new();
         let mut spans = Vec::new();
+        let mut transformed = Vec::new();
         self.analyzer
-            .for_each_term_in(&normalized, |term, from, to| match term {
-                TermText::Slice => spans.push((from, to, false, from, to)),
-                TermText::Owned(s) => {
+            .for_each_term_in(&normalized, |term, from, to| {
+                if let TermText::Owned(s) = term {
                     let start = stems.len();
                     stems.push_str(s);
-                    spans.push((start, stems.len(), true, from, to));
+                    transformed.push((spans.len(), start, stems.len()));
                 }
+                spans.push((from, to));
             });
         JiebaTokenStream {
             normalized,
-            stems,
             spans,
+            transformed,
+            stems,
+            next_transformed: 0,
             index: 0,
             token: Token::default(),
         }
     }
 }
 
-impl TokenStream for JiebaTokenStream {
+impl TokenStream for JiebaTokenStream<'_> {
     fn advance(&mut self) -> bool {
-        let Some(&(start, end, in_stems, from, to)) = self.spans.get(self.index) else {
+        let Some(&(from, to)) = self.spans.get(self.index) else {
             return false;
         };
-        let source = if in_stems {
-            &self.stems
-        } else {
-            &self.normalized
+        let text = match self.transformed.get(self.next_transformed) {
+            Some(&(at, start, end)) if at == self.index => {
+                self.next_transformed += 1;
+                &self.stems[start..end]
+            }
+            _ => &self.normalized[from..to],
         };
         self.token.text.clear();
-        self.token.text.push_str(&source[start..end]);
+        self.token.text.push_str(text);
         self.token.offset_from = from;
         self.token.offset_to = to;
         self.token.position = self.index;
