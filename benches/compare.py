@@ -228,6 +228,9 @@ def main():
         results.append(xiaoer_ncp(a.data, exe, work, "xiaoer (jieba words + bigrams, shipped settings)"))
         results.append(xiaoer_ncp(a.data, exe, work, "xiaoer, jieba words only", '[search]\nevidence = "jieba"\n'))
         results.append(xiaoer_ncp(a.data, exe, work, "xiaoer, character bigrams only", '[search]\nevidence = "bigrams"\n'))
+        ncp_toml = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ncp.toml")
+        results.append(xiaoer_ncp(a.data, exe, work, "xiaoer, benches/ncp.toml (bigrams, fitted weights)",
+                                  open(ncp_toml, encoding="utf-8").read()))
         table(results)
         bq(a.data, exe, work)
 

@@ -140,6 +140,22 @@ mod tests {
     }
 
     #[test]
+    fn confidence_weights_come_from_the_decision_table() {
+        let c = Config::parse(
+            "[decision]\nanswer = 0.58\n[decision.weights]\nraw_margin = 0.46\ncoverage = 0.2\n",
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.decision.weights.raw_margin, 0.46);
+        assert_eq!(c.decision.weights.coverage, 0.2);
+        let defaults = crate::answer::Weights::default();
+        assert_eq!(c.decision.weights.score_ratio, defaults.score_ratio);
+        let e =
+            Config::parse("[decision.weights]\nmargins = 1\n", Path::new("x.toml")).unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+    }
+
+    #[test]
     fn unknown_key_names_its_line() {
         let e = Config::parse(
             "addr = \"127.0.0.1:1\"\ncorpsu = \"x\"\n",

@@ -67,6 +67,10 @@ enum Command {
         /// One line per question with its features (for tuning).
         #[arg(long)]
         details: bool,
+        /// Fit the confidence weights to these questions (logistic regression, checked
+        /// by two-fold cross-validation) and print them as a `[decision.weights]` table.
+        #[arg(long)]
+        fit: bool,
         /// Sweep target: at most this % of in-scope questions answered wrong.
         #[arg(long, default_value_t = 3.0)]
         max_wrong: f64,
@@ -166,6 +170,7 @@ fn main() -> Result<()> {
             sweep,
             json,
             details,
+            fit,
             max_wrong,
             min_handoff,
             max_oos_answered,
@@ -175,6 +180,7 @@ fn main() -> Result<()> {
             sweep,
             json,
             details,
+            fit,
             cli::Criteria {
                 max_wrong,
                 min_handoff,

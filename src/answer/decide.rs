@@ -25,7 +25,69 @@ pub struct Thresholds {
     /// Confidence is multiplied by this when the record lacks a name (place, organisation)
     /// the question contains.
     pub missing_name_factor: f32,
+    /// How the features combine into confidence (`[decision.weights]`).
+    pub weights: Weights,
 }
+
+/// Confidence = clamp(bias + Σ weight × feature, 0, 1). The defaults are set by hand for
+/// the shipped corpus; `xiaoer eval --fit` fits them to another corpus's questions.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Weights {
+    pub bias: f32,
+    pub coverage: f32,
+    pub key_coverage: f32,
+    pub score_ratio: f32,
+    /// Weight of the margin capped at 0.4 and scaled to [0, 1]: a wide lead helps, but
+    /// beyond 0.4 it says nothing more (the shipped corpus's view).
+    pub margin: f32,
+    /// Weight of the margin itself, uncapped (long notices, where a clear lead over the
+    /// runner-up keeps meaning more the wider it is).
+    pub raw_margin: f32,
+}
+
+impl Default for Weights {
+    fn default() -> Weights {
+        Weights {
+            bias: 0.0,
+            coverage: 0.45,
+            key_coverage: 0.25,
+            score_ratio: 0.15,
+            margin: 0.15,
+            raw_margin: 0.0,
+        }
+    }
+}
+
+impl Weights {
+    /// The weights in the order of `Features::values`, and the bias.
+    pub fn as_array(&self) -> ([f32; FEATURES], f32) {
+        (
+            [
+                self.coverage,
+                self.key_coverage,
+                self.score_ratio,
+                self.margin,
+                self.raw_margin,
+            ],
+            self.bias,
+        )
+    }
+
+    pub fn from_array(w: [f32; FEATURES], bias: f32) -> Weights {
+        Weights {
+            bias,
+            coverage: w[0],
+            key_coverage: w[1],
+            score_ratio: w[2],
+            margin: w[3],
+            raw_margin: w[4],
+        }
+    }
+}
+
+/// How many numbers `Features::values` gives.
+pub const FEATURES: usize = 5;
 
 impl Default for Thresholds {
     fn default() -> Thresholds {
@@ -37,6 +99,7 @@ impl Default for Thresholds {
             clarify_score_ratio: 0.75,
             clarify_margin: 0.05,
             missing_name_factor: 1.0,
+            weights: Weights::default(),
         }
     }
 }
@@ -56,16 +119,29 @@ pub struct Features {
 }
 
 impl Features {
-    /// One number that orders candidates by how sure we are. Coverage dominates: a record
-    /// that lacks the question's rarest words is the typical wrong answer. A curated FAQ
-    /// whose question matches is the safest answer; a wide margin over the runner-up helps.
-    pub fn confidence(&self) -> f32 {
-        let margin = (self.margin / 0.4).min(1.0);
-        let c = 0.45 * self.coverage
-            + 0.25 * self.key_coverage
-            + 0.15 * self.score_ratio
-            + 0.15 * margin;
+    /// One number that orders candidates by how sure we are. With the default weights
+    /// coverage dominates: a record that lacks the question's rarest words is the typical
+    /// wrong answer; a wide margin over the runner-up helps.
+    pub fn confidence(&self, w: &Weights) -> f32 {
+        let (weights, bias) = w.as_array();
+        let c = bias
+            + weights
+                .iter()
+                .zip(self.values())
+                .map(|(w, x)| w * x)
+                .sum::<f32>();
         c.clamp(0.0, 1.0)
+    }
+
+    /// The numbers confidence is a weighted sum of, in the order of `Weights::as_array`.
+    pub fn values(&self) -> [f32; FEATURES] {
+        [
+            self.coverage,
+            self.key_coverage,
+            self.score_ratio,
+            (self.margin / 0.4).min(1.0),
+            self.margin,
+        ]
     }
 }
 
@@ -166,7 +242,7 @@ fn score_ratio(r: &Retrieval, hit: &Hit) -> f32 {
 
 /// The confidence with the corpus-specific adjustments of `t`.
 fn adjusted(f: &Features, t: &Thresholds) -> f32 {
-    let c = f.confidence();
+    let c = f.confidence(&t.weights);
     if f.missing_name {
         c * t.missing_name_factor
     } else {
@@ -174,15 +250,24 @@ fn adjusted(f: &Features, t: &Thresholds) -> f32 {
     }
 }
 
-pub fn decide(r: &Retrieval, t: &Thresholds, today: NaiveDate) -> Decision {
-    let all = candidates(&r.hits);
-    // An expired policy passage is never the answer; a FAQ stays usable (it may explain
-    // that a programme ended) but is marked not in force in its sources.
-    let live: Vec<usize> = all
-        .iter()
+/// Candidates that may be the answer: an expired policy passage never is; a FAQ stays
+/// usable (it may explain that a programme ended) but is marked not in force in its sources.
+fn live_candidates(r: &Retrieval, all: &[usize], today: NaiveDate) -> Vec<usize> {
+    all.iter()
         .copied()
         .filter(|&h| r.hits[h].is_faq || r.hits[h].meta.in_force(today))
-        .collect();
+        .collect()
+}
+
+/// The features of the candidate the decision is about (the best live one), if any.
+pub fn leading_features(r: &Retrieval, today: NaiveDate) -> Option<Features> {
+    let live = live_candidates(r, &candidates(&r.hits), today);
+    (!live.is_empty()).then(|| features(r, &live, 0))
+}
+
+pub fn decide(r: &Retrieval, t: &Thresholds, today: NaiveDate) -> Decision {
+    let all = candidates(&r.hits);
+    let live = live_candidates(r, &all, today);
     if live.is_empty() {
         let reason = if all.is_empty() {
             HandoffReason::NoMatch
@@ -215,7 +300,7 @@ pub fn decide(r: &Retrieval, t: &Thresholds, today: NaiveDate) -> Decision {
                     margin: 0.4,
                     ..features(r, &live, i)
                 };
-                f.confidence() >= t.clarify
+                f.confidence(&t.weights) >= t.clarify
             }
         })
         .map(|i| live[i])

@@ -5,6 +5,9 @@ mod decide;
 pub mod reply;
 mod smalltalk;
 
-pub use decide::{Decision, Features, HandoffReason, Thresholds, candidates, decide, features};
+pub use decide::{
+    Decision, FEATURES, Features, HandoffReason, Thresholds, Weights, candidates, decide, features,
+    leading_features,
+};
 pub use reply::{ClarifyOption, Kind, Reply, Source, compose, handoff_text};
 pub use smalltalk::{SmallTalk, classify as classify_smalltalk, wants_person};

@@ -206,6 +206,7 @@ pub fn eval(
     sweep: bool,
     json: bool,
     details: bool,
+    fit: bool,
     criteria: Criteria,
 ) -> Result<()> {
     let questions = eval::load(path)?;
@@ -231,6 +232,9 @@ pub fn eval(
         return Ok(());
     } else {
         print_report(&report, &thresholds);
+    }
+    if fit {
+        print_fit(eval::fit(&scored, today).as_ref(), report.separation_auc);
     }
     if sweep {
         let rows = eval::sweep(&scored, &thresholds, today);
@@ -270,6 +274,29 @@ pub fn eval(
         }
     }
     Ok(())
+}
+
+fn print_fit(fit: Option<&eval::Fit>, configured_auc: f64) {
+    let Some(f) = fit else {
+        out!("\nnothing to fit: the file needs both answered-right and out-of-scope questions");
+        return;
+    };
+    let w = &f.weights;
+    out!(
+        "\nconfidence weights fitted on {} right answers and {} out-of-scope questions\nseparation AUC: configured weights {:.3}; fitted, cross-validated (each half of the file scored by weights fitted on the other) {:.3} / {:.3}; fitted on all {:.3}\n[decision.weights]\nbias = {:.4}\ncoverage = {:.4}\nkey_coverage = {:.4}\nscore_ratio = {:.4}\nmargin = {:.4}\nraw_margin = {:.4}\n# thresholds change with the weights: run --sweep again with these in the config",
+        f.positives,
+        f.negatives,
+        configured_auc,
+        f.cross_validated_auc[0],
+        f.cross_validated_auc[1],
+        f.in_sample_auc,
+        w.bias,
+        w.coverage,
+        w.key_coverage,
+        w.score_ratio,
+        w.margin,
+        w.raw_margin
+    );
 }
 
 struct Pct(usize, usize);

@@ -136,3 +136,50 @@ fn import_brings_office_files_into_a_working_corpus() {
     assert_eq!(engine.ask("停车证怎么申请").sources[0].id, "wx-1");
     assert_eq!(engine.ask("社保能延期缴纳吗").sources[0].id, "d42");
 }
+
+#[test]
+fn eval_fit_prints_weights_that_reproduce_its_separation() {
+    let dir = TempDir::new().unwrap();
+    let index = dir.path().join("index");
+    let corpus = shipped_corpus();
+    let eval_dir = root().join("tests/eval");
+    let base = [
+        "--corpus",
+        corpus.to_str().unwrap(),
+        "--index",
+        index.to_str().unwrap(),
+    ];
+    let (ok, out, err) = run(
+        &[&base[..], &["eval", "--fit", eval_dir.to_str().unwrap()]].concat(),
+        "",
+    );
+    assert!(ok, "{err}");
+    let fitted_auc: f64 = out
+        .lines()
+        .find_map(|l| l.split("fitted on all ").nth(1))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no in-sample AUC in:\n{out}"));
+    let table: String = out
+        .lines()
+        .skip_while(|l| *l != "[decision.weights]")
+        .take(7)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(table.contains("raw_margin = "), "{out}");
+    // The printed table is a config: evaluating with it separates as the fit said.
+    let config = dir.path().join("fitted.toml");
+    fs::write(&config, &table).unwrap();
+    let (ok, out, err) = run(
+        &[
+            &["--config", config.to_str().unwrap()][..],
+            &base[..],
+            &["eval", "--json", eval_dir.to_str().unwrap()],
+        ]
+        .concat(),
+        "",
+    );
+    assert!(ok, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let auc = report["separation_auc"].as_f64().unwrap();
+    assert!((auc - fitted_auc).abs() < 0.01, "{auc} vs {fitted_auc}");
+}

@@ -12,6 +12,9 @@ use crate::engine::{Engine, EngineError};
 use crate::error::SourceError;
 use crate::search::Retrieval;
 
+mod fit;
+pub use fit::{Fit, fit};
+
 /// One evaluation question. Read from our format `{"q", "expect"}`, from ncp_policy_qa
 /// (`{"query", "gold_docid", "answer_also_in", "answer", "oos"}`) or from bq_faq
 /// (`{"query", "gold_faq_id", "known_wrong_faq_ids", "oos"}`).
