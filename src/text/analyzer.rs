@@ -93,10 +93,20 @@ impl Analyzer {
         self.inner.for_each_term(text, f)
     }
 
-    /// The normalised text and, for each term, either its byte range in that text or its
-    /// transformed form: what the tantivy tokenizer needs with a single copy per term.
-    pub fn for_each_term_in(&self, normalized: &str, f: impl FnMut(TermText<'_>, usize, usize)) {
-        self.inner.for_each_term_in(normalized, f)
+    /// jieba's search-mode cut of already-normalised text, for the tantivy tokenizer.
+    pub(super) fn cut<'a>(&self, normalized: &'a str) -> Vec<jieba_rs::Token<'a>> {
+        self.inner.cut(normalized)
+    }
+
+    /// The term one token of `cut` stands for (see `Inner::with_term`).
+    #[inline]
+    pub(super) fn with_term(
+        &self,
+        word: &str,
+        stopwords: &Stopwords,
+        f: impl FnOnce(TermText<'_>),
+    ) -> bool {
+        self.inner.with_term(word, stopwords, f)
     }
 
     /// The distinct terms of a text, in first-seen order.
@@ -188,25 +198,41 @@ impl Inner {
     /// (no copy needed), `Owned` when it was transformed (stemmed).
     fn for_each_term_in(&self, normalized: &str, mut f: impl FnMut(TermText<'_>, usize, usize)) {
         let stopwords = Stopwords::get();
-        for token in self.jieba.cut_for_search(normalized, true) {
-            let word = token.word;
-            // jieba returns whitespace as tokens of its own, never around a word.
-            if !keep(word, stopwords) {
-                continue;
-            }
-            // Words of one or two letters have no suffix to strip.
-            if word.len() > 2 && word.bytes().all(|b| b.is_ascii_alphabetic()) {
-                self.with_stem(word, |stem| {
-                    if stem == word {
-                        f(TermText::Slice, token.byte_start, token.byte_end)
-                    } else {
-                        f(TermText::Owned(stem), token.byte_start, token.byte_end)
-                    }
-                });
-            } else {
-                f(TermText::Slice, token.byte_start, token.byte_end);
-            }
+        for token in self.cut(normalized) {
+            self.with_term(token.word, stopwords, |term| {
+                f(term, token.byte_start, token.byte_end)
+            });
         }
+    }
+
+    /// jieba's search-mode cut (words and their dictionary sub-words), HMM on for words
+    /// the dictionary lacks.
+    fn cut<'a>(&self, normalized: &'a str) -> Vec<jieba_rs::Token<'a>> {
+        self.jieba.cut_for_search(normalized, true)
+    }
+
+    /// Hands `f` the term a jieba token stands for: the word itself, or its stem for an
+    /// English word. False (and `f` not called) when the token is not a term: whitespace,
+    /// punctuation, a stopword.
+    #[inline]
+    fn with_term(&self, word: &str, stopwords: &Stopwords, f: impl FnOnce(TermText<'_>)) -> bool {
+        // jieba returns whitespace as tokens of its own, never around a word.
+        if !keep(word, stopwords) {
+            return false;
+        }
+        // Words of one or two letters have no suffix to strip.
+        if word.len() > 2 && word.bytes().all(|b| b.is_ascii_alphabetic()) {
+            self.with_stem(word, |stem| {
+                if stem == word {
+                    f(TermText::Slice)
+                } else {
+                    f(TermText::Owned(stem))
+                }
+            });
+        } else {
+            f(TermText::Slice);
+        }
+        true
     }
 }
 

@@ -9,7 +9,7 @@ mod stopwords;
 mod synonyms;
 mod tokenizer;
 
-pub use analyzer::{Analyzer, Term, TermInfo, TermText, is_single_han};
+pub use analyzer::{Analyzer, Term, TermInfo, is_single_han};
 pub use bigram::{BIGRAM_TOKENIZER_NAME, BigramTokenizer, bigrams};
 pub use dict::Dictionary;
 pub use normalize::{Lang, detect_lang, is_han, normalize};
