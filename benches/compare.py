@@ -188,6 +188,41 @@ def bq(data, exe, work):
           f'{100 * rep["known_wrong_answers"]:.1f}% | {100 * t["out_handed_off"] / t["out_of_scope"]:.1f}% |')
 
 
+def halves(data, exe, work):
+    """Whether benches/ncp.toml's way of setting a corpus up holds on questions it was not
+    fitted on: the dev questions split into odd and even lines; confidence weights fitted
+    (`eval --fit`) on one half, with benches/ncp.toml's thresholds, measured on the other."""
+    corpus, index = os.path.join(work, "corpus"), os.path.join(work, "index-halves")
+    ncp_toml = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "ncp.toml"), encoding="utf-8").read()
+    base_cfg = os.path.join(work, "halves-base.toml")
+    open(base_cfg, "w").write(ncp_toml)
+    measured([exe, "import", os.path.join(data, "ncp_policy_qa/docs.jsonl"), "--into", corpus])
+    measured([exe, "--config", base_cfg, "--corpus", corpus, "--index", index, "reindex"])
+    lines = open(os.path.join(data, "ncp_policy_qa/queries_dev.jsonl"), encoding="utf-8").read().splitlines()
+    files = {}
+    for name, parity in (("odd", 0), ("even", 1)):  # line 1 is odd
+        files[name] = os.path.join(work, f"half-{name}.jsonl")
+        open(files[name], "w", encoding="utf-8").write("\n".join(lines[parity::2]) + "\n")
+    # The thresholds stay benches/ncp.toml's; only the weights table is replaced.
+    thresholds = ncp_toml.split("[decision.weights]")[0]
+    print("\nncp_policy_qa dev halves: weights fitted on one half, measured on the other\n")
+    print("| fitted on | measured on | Recall@1 | AUC | right / wrong (in scope) | OOS answered |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for fit_on, measure_on in (("odd", "even"), ("even", "odd")):
+        out, _, _ = measured([exe, "--config", base_cfg, "--corpus", corpus, "--index", index,
+                              "eval", "--fit", files[fit_on]])
+        weights = out[out.index("[decision.weights]"):].split("\n#")[0]
+        cfg = os.path.join(work, f"halves-{fit_on}.toml")
+        open(cfg, "w").write(thresholds + weights + "\n")
+        out, _, _ = measured([exe, "--config", cfg, "--corpus", corpus, "--index", index,
+                              "eval", "--json", files[measure_on]])
+        rep = json.loads(out)
+        t = rep["table"]
+        print(f'| {fit_on} lines | {measure_on} lines | {rep["recall_at_1"]:.3f} | {rep["separation_auc"]:.3f} | '
+              f'{100 * t["right"] / t["in_scope"]:.1f}% / {100 * t["wrong"] / t["in_scope"]:.1f}% | '
+              f'{100 * t["out_answered"] / t["out_of_scope"]:.1f}% |')
+
+
 def scale(data, exe, work):
     corpus = os.path.join(work, "laws")
     os.makedirs(os.path.join(corpus, "policies"), exist_ok=True)
@@ -224,12 +259,15 @@ def main():
         if a.what == "scale":
             scale(a.data, exe, work)
             return
+        if a.what == "halves":
+            halves(a.data, exe, work)
+            return
         results = [baseline_ncp(a.data)]
         results.append(xiaoer_ncp(a.data, exe, work, "xiaoer (jieba words + bigrams, shipped settings)"))
         results.append(xiaoer_ncp(a.data, exe, work, "xiaoer, jieba words only", '[search]\nevidence = "jieba"\n'))
         results.append(xiaoer_ncp(a.data, exe, work, "xiaoer, character bigrams only", '[search]\nevidence = "bigrams"\n'))
         ncp_toml = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ncp.toml")
-        results.append(xiaoer_ncp(a.data, exe, work, "xiaoer, benches/ncp.toml (bigrams, fitted weights)",
+        results.append(xiaoer_ncp(a.data, exe, work, "xiaoer, settings of benches ncp.toml (bigrams, fitted weights)",
                                   open(ncp_toml, encoding="utf-8").read()))
         table(results)
         bq(a.data, exe, work)

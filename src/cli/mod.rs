@@ -218,13 +218,20 @@ pub fn eval(
     }
     let report = eval::report(&scored, &thresholds, today);
     if json {
-        // With --sweep, one object with the report and every sweep row.
-        let value = if sweep {
-            let rows: Vec<serde_json::Value> = eval::sweep(&scored, &thresholds, today)
-                .iter()
-                .map(|r| serde_json::json!({"thresholds": r.thresholds, "table": r.table}))
-                .collect();
-            serde_json::json!({ "report": report, "sweep": rows })
+        // With --sweep or --fit, one object with the report and what they add.
+        let value = if sweep || fit {
+            let mut value = serde_json::json!({ "report": report });
+            if sweep {
+                let rows: Vec<serde_json::Value> = eval::sweep(&scored, &thresholds, today)
+                    .iter()
+                    .map(|r| serde_json::json!({"thresholds": r.thresholds, "table": r.table}))
+                    .collect();
+                value["sweep"] = serde_json::Value::from(rows);
+            }
+            if fit {
+                value["fit"] = serde_json::to_value(eval::fit(&scored, today))?;
+            }
+            value
         } else {
             serde_json::to_value(&report)?
         };

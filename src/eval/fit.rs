@@ -8,7 +8,7 @@ use super::{Scored, auc};
 use crate::answer::{FEATURES, Weights, leading_features};
 
 /// The fitted weights and how well they separate the two groups.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Fit {
     pub weights: Weights,
     pub positives: usize,
