@@ -223,7 +223,16 @@ pub fn retrieve(
             missing: e.missing,
         });
     }
-    hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+    // Equal scores (duplicate notices are common) are ordered by id, not by where the
+    // index happened to put the records, so every build of one corpus answers alike.
+    // "Equal" to a thousandth: summing the same terms in another segment layout changes
+    // the last bits of a score.
+    let tie_key = |score: f32| (f64::from(score) * 1000.0).round() as i64;
+    hits.sort_by(|a, b| {
+        tie_key(b.score)
+            .cmp(&tie_key(a.score))
+            .then_with(|| a.id.cmp(&b.id))
+    });
     Ok(Retrieval {
         concepts,
         hits,
