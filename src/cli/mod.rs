@@ -290,7 +290,7 @@ fn print_fit(fit: Option<&eval::Fit>, configured_auc: f64) {
     };
     let w = &f.weights;
     out!(
-        "\nconfidence weights fitted on {} right answers and {} out-of-scope questions\nseparation AUC: configured weights {:.3}; fitted, cross-validated (each half of the file scored by weights fitted on the other) {:.3} / {:.3}; fitted on all {:.3}\n[decision.weights]\nbias = {:.4}\ncoverage = {:.4}\nkey_coverage = {:.4}\nscore_ratio = {:.4}\nmargin = {:.4}\nraw_margin = {:.4}\n# thresholds change with the weights: run --sweep again with these in the config",
+        "\nconfidence weights fitted on {} right answers and {} out-of-scope questions\nseparation AUC: configured weights {:.3}; fitted, cross-validated (alternate questions in two halves, each scored by weights fitted on the other) {:.3} / {:.3}; fitted on all {:.3}\n[decision.weights]\nbias = {:.4}\ncoverage = {:.4}\nkey_coverage = {:.4}\nscore_ratio = {:.4}\nmargin = {:.4}\nraw_margin = {:.4}\n# thresholds change with the weights: run --sweep again with these in the config",
         f.positives,
         f.negatives,
         configured_auc,

@@ -13,8 +13,8 @@ pub struct Fit {
     pub weights: Weights,
     pub positives: usize,
     pub negatives: usize,
-    /// AUC on each half of the questions of weights fitted on the other half (halves by
-    /// position in the file: odd and even lines).
+    /// AUC on each half of the questions of weights fitted on the other half (halves:
+    /// alternate questions, in file order, among the right answers and out-of-scope ones).
     pub cross_validated_auc: [f64; 2],
     /// AUC of the final weights (fitted on all questions) on the same questions.
     pub in_sample_auc: f64,
