@@ -217,7 +217,7 @@ impl Inner {
     #[inline]
     fn with_term(&self, word: &str, stopwords: &Stopwords, f: impl FnOnce(TermText<'_>)) -> bool {
         // jieba returns whitespace as tokens of its own, never around a word.
-        if !keep(word, stopwords) {
+        if !stopwords.keeps(word) {
             return false;
         }
         // Words of one or two letters have no suffix to strip.
@@ -240,50 +240,6 @@ impl Inner {
 pub enum TermText<'a> {
     Slice,
     Owned(&'a str),
-}
-
-/// Is this token a term: not whitespace or punctuation, not a stopword? One pass that
-/// decides by the first character in the common case (a Han character starts a word).
-#[inline]
-fn keep(word: &str, stopwords: &Stopwords) -> bool {
-    // Fast path for the common case, a word starting in the main Han block (lead bytes
-    // E4–E9): decode its first character by hand.
-    if let [lead @ 0xE4..=0xE9, b1, b2, ..] = *word.as_bytes() {
-        let code =
-            (u32::from(lead & 0x0F) << 12) | (u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F);
-        if let Some(first) = char::from_u32(code).filter(|c| is_han(*c)) {
-            return !stopwords.contains(first, word);
-        }
-    }
-    let Some(first) = word.chars().next() else {
-        return false;
-    };
-    let single = word.len() == first.len_utf8();
-    // A lone punctuation mark or space (most non-word tokens): decided without the slow
-    // Unicode tables.
-    if single && (first.is_ascii() && !first.is_ascii_alphanumeric() || is_cjk_punctuation(first)) {
-        return false;
-    }
-    let wordlike = is_han(first) || first.is_ascii_alphanumeric() || has_word_char(word);
-    wordlike && !stopwords.contains(first, word)
-}
-
-/// CJK and full-width punctuation, general punctuation and spaces.
-fn is_cjk_punctuation(c: char) -> bool {
-    matches!(c,
-        '\u{2000}'..='\u{206F}'
-        | '\u{3000}'..='\u{303F}'
-        | '\u{FF00}'..='\u{FF0F}'
-        | '\u{FF1A}'..='\u{FF20}'
-        | '\u{FF3B}'..='\u{FF40}'
-        | '\u{FF5B}'..='\u{FF65}')
-}
-
-/// Does the token hold a letter, digit or Han character (not only punctuation)? Han is
-/// checked first by range: the Unicode tables behind `is_alphanumeric` are slow.
-fn has_word_char(word: &str) -> bool {
-    word.chars()
-        .any(|c| is_han(c) || c.is_ascii_alphanumeric() || (!c.is_ascii() && c.is_alphanumeric()))
 }
 
 /// Is this term Chinese (for weighting: single Han characters are weak evidence)?

@@ -1,4 +1,5 @@
-//! Stopwords: function words dropped from every text, checked per token cheaply.
+//! Which jieba tokens are terms: stopwords, punctuation, spaces and symbols are dropped,
+//! decided per token with a bit test or two.
 
 use std::sync::OnceLock;
 
@@ -184,8 +185,9 @@ const STOPWORDS: &[&str] = &[
 /// The stopword set, built once, laid out so that the check run for every token costs a
 /// few nanoseconds (jieba itself spends only ~70 ns per token).
 pub struct Stopwords {
-    /// One-character stopwords, a bit per character of the Basic Multilingual Plane.
-    single: Vec<u64>,
+    /// One-character tokens that are not terms, a bit per character of the Basic
+    /// Multilingual Plane: one-character stopwords, punctuation, spaces, symbols.
+    drop_single: Vec<u64>,
     /// First characters of the longer stopwords.
     first_chars: Vec<u64>,
     /// Longer stopwords as their UTF-8 bytes packed into a `u128`, open addressing.
@@ -202,7 +204,12 @@ impl Stopwords {
     }
 
     fn build() -> Stopwords {
-        let mut single = vec![0u64; 0x1_0000 / 64];
+        let mut drop_single = vec![0u64; 0x1_0000 / 64];
+        for c in (0..0x1_0000u32).filter_map(char::from_u32) {
+            if !is_word_char(c) || is_cjk_punctuation_block(c) {
+                drop_single[c as usize / 64] |= 1 << (c as usize % 64);
+            }
+        }
         let mut first_chars = vec![0u64; 0x1_0000 / 64];
         let mut table = vec![0u128; SLOTS];
         for w in STOPWORDS {
@@ -214,7 +221,7 @@ impl Stopwords {
                 "stopword {w:?} cannot be looked up"
             );
             if chars.next().is_none() {
-                single[c / 64] |= 1 << (c % 64);
+                drop_single[c / 64] |= 1 << (c % 64);
                 continue;
             }
             first_chars[c / 64] |= 1 << (c % 64);
@@ -226,25 +233,52 @@ impl Stopwords {
             table[i] = key;
         }
         Stopwords {
-            single,
+            drop_single,
             first_chars,
             table,
         }
     }
 
-    /// Is `word` a stopword? `first` is its first character, which the caller has
-    /// already decoded. Two bit tests decide most tokens: a one-character token by the
-    /// set of one-character stopwords, most longer ones because no stopword starts with
-    /// their first character.
+    /// Is this jieba token a term: not whitespace, punctuation or a symbol, not a
+    /// stopword? Runs for every token, so it decodes only the first character and
+    /// decides most tokens with one bit test: a one-character token by `drop_single`,
+    /// a longer one because no stopword starts with its first character.
     #[inline]
-    pub fn contains(&self, first: char, word: &str) -> bool {
+    pub fn keeps(&self, word: &str) -> bool {
+        let bytes = word.as_bytes();
+        let (first, width) = match *bytes {
+            [b, ..] if b < 0x80 => (u32::from(b), 1),
+            [b0 @ 0xE0..=0xEF, b1, b2, ..] => (
+                (u32::from(b0 & 0x0F) << 12) | (u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F),
+                3,
+            ),
+            [] => return false,
+            _ => {
+                let c = word.chars().next().map_or(0, u32::from);
+                (c, word.chars().next().map_or(1, char::len_utf8))
+            }
+        };
         let c = first as usize;
         if c >= 0x1_0000 {
+            // Outside the BMP: emoji and rare Han extensions; no stopword lives there.
+            return word.chars().any(is_word_char);
+        }
+        if bytes.len() == width {
+            return self.drop_single[c / 64] & (1 << (c % 64)) == 0;
+        }
+        // A longer token starts with a word character, or at least holds one
+        // (jieba joins `+#&._%-` to letters and digits).
+        let starts_a_word = self.drop_single[c / 64] & (1 << (c % 64)) == 0
+            || char::from_u32(first).is_some_and(is_word_char);
+        if !starts_a_word && !word.chars().any(is_word_char) {
             return false;
         }
-        if word.len() == first.len_utf8() {
-            return self.single[c / 64] & (1 << (c % 64)) != 0;
-        }
+        !self.is_long_stopword(c, word)
+    }
+
+    /// Is `word`, of two or more characters and starting with character `c`, a stopword?
+    #[inline]
+    fn is_long_stopword(&self, c: usize, word: &str) -> bool {
         if self.first_chars[c / 64] & (1 << (c % 64)) == 0 || word.len() > 15 {
             return false;
         }
@@ -258,6 +292,27 @@ impl Stopwords {
             }
         }
     }
+}
+
+/// A letter, digit or Han character (what a term needs at least one of). Han is checked
+/// first by range: the Unicode tables behind `is_alphanumeric` are slow.
+fn is_word_char(c: char) -> bool {
+    super::normalize::is_han(c)
+        || c.is_ascii_alphanumeric()
+        || (!c.is_ascii() && c.is_alphanumeric())
+}
+
+/// The blocks of CJK symbols and punctuation, full-width punctuation and general
+/// punctuation: a lone character from them is never a term, even the few that count as
+/// letters or digits (〇, 々).
+fn is_cjk_punctuation_block(c: char) -> bool {
+    matches!(c,
+        '\u{2000}'..='\u{206F}'
+        | '\u{3000}'..='\u{303F}'
+        | '\u{FF00}'..='\u{FF0F}'
+        | '\u{FF1A}'..='\u{FF20}'
+        | '\u{FF3B}'..='\u{FF40}'
+        | '\u{FF5B}'..='\u{FF65}')
 }
 
 /// A word of at most 15 bytes as one integer: its bytes, then its length.
@@ -278,7 +333,7 @@ mod tests {
     use super::*;
 
     fn is_stopword(word: &str) -> bool {
-        Stopwords::get().contains(word.chars().next().unwrap(), word)
+        !Stopwords::get().keeps(word)
     }
 
     #[test]
@@ -296,6 +351,19 @@ mod tests {
             "专员",
         ] {
             assert!(!is_stopword(w), "{w}");
+        }
+    }
+
+    #[test]
+    fn punctuation_spaces_and_symbols_are_not_terms_but_words_with_them_are() {
+        let filter = Stopwords::get();
+        for w in [
+            " ", "，", "。", "\"", "*", "(", "🙂", "——", "...", "\r\n", "",
+        ] {
+            assert!(!filter.keeps(w), "{w:?} kept");
+        }
+        for w in ["c++", "r&d", "5.4", "-5", "高", "é", "𠀀", "A1", "ｗ", "ー"] {
+            assert!(filter.keeps(w), "{w:?} dropped");
         }
     }
 }
