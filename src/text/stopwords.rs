@@ -194,7 +194,7 @@ pub struct Stopwords {
     table: Vec<u128>,
 }
 
-const SLOTS: usize = 2048;
+const SLOTS: usize = 512;
 
 impl Stopwords {
     /// The process-wide set.
@@ -325,7 +325,7 @@ fn key(word: &str) -> u128 {
 
 fn slot(key: u128) -> usize {
     let folded = (key as u64) ^ ((key >> 64) as u64).rotate_left(29);
-    (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 53) as usize % SLOTS
+    (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 55) as usize % SLOTS
 }
 
 #[cfg(test)]
