@@ -93,6 +93,52 @@ async fn type_and_send(client: &Client, text: &str) {
         .unwrap();
 }
 
+/// Types into the element `css` finds. The staff console redraws a ticket on every desk
+/// event, so an element found a moment ago may have been replaced: find it again, clear
+/// what a redraw may have carried over, and type again.
+async fn type_into(client: &Client, css: &str, text: &str) {
+    let started = Instant::now();
+    loop {
+        let element = client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap();
+        match element.send_keys(text).await {
+            Ok(()) => return,
+            Err(e) if e.is_stale_element_reference() => {
+                let clear = format!(
+                    "const e = document.querySelector({}); if (e) e.value = '';",
+                    serde_json::json!(css)
+                );
+                client.execute(&clear, vec![]).await.unwrap();
+            }
+            Err(e) => panic!("typing into {css}: {e}"),
+        }
+        assert!(started.elapsed() < WAIT, "could not type into {css}");
+    }
+}
+
+/// Clicks the element `css` finds, finding it again if a redraw replaced it.
+async fn click(client: &Client, css: &str) {
+    let started = Instant::now();
+    loop {
+        let element = client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap();
+        match element.click().await {
+            Ok(()) => return,
+            Err(e) if e.is_stale_element_reference() => {}
+            Err(e) => panic!("clicking {css}: {e}"),
+        }
+        assert!(started.elapsed() < WAIT, "could not click {css}");
+    }
+}
+
 /// Waits until `script` (a JS expression) is true on the page.
 async fn until(client: &Client, what: &str, script: &str) {
     let started = Instant::now();
@@ -202,32 +248,34 @@ async fn investor_and_commissioner_in_real_browsers() {
         .await
         .unwrap();
     assert!(pwned.is_null(), "markup ran in the staff console");
-    staff
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("button.claim"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let reply_box = staff
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("#replyText"))
-        .await
-        .unwrap();
-    reply_box
-        .send_keys("您好，我是专员 alice。天气请以气象台为准；项目的事我来跟进。")
-        .await
-        .unwrap();
-    staff
-        .find(Locator::Css("button.reply"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&staff, "button.claim").await;
+    let draft = "您好，我是专员 alice。天气请以气象台为准；项目的事我来跟进。";
+    type_into(&staff, "#replyText", draft).await;
+    // The investor writes again while the commissioner types: the console redraws the
+    // ticket with the new message, and the half-written reply survives the redraw.
+    type_and_send(&investor, "还在吗？").await;
+    until(
+        &staff,
+        "the investor's new message in the console",
+        "[...document.querySelectorAll('#detail .msg')].some(m => m.textContent.includes('还在吗'))",
+    )
+    .await;
+    until(
+        &staff,
+        "the draft kept through the redraw",
+        &format!(
+            "document.getElementById('replyText').value === {}",
+            serde_json::json!(draft)
+        ),
+    )
+    .await;
+    click(&staff, "button.reply").await;
+    until(
+        &staff,
+        "the reply box emptied once sent",
+        "document.getElementById('replyText') && document.getElementById('replyText').value === ''",
+    )
+    .await;
     shot(&staff, "3-commissioner-replied").await;
 
     until(&investor, "the commissioner's reply, live", "[...document.querySelectorAll('.msg.staff')].some(m => m.textContent.includes('我是专员 alice'))").await;
@@ -239,15 +287,7 @@ async fn investor_and_commissioner_in_real_browsers() {
     .await;
     shot(&investor, "4-investor-sees-reply").await;
 
-    staff
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("button.handback"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&staff, "button.handback").await;
     until(
         &investor,
         "the bot back",
