@@ -254,8 +254,8 @@ impl Stopwords {
             ),
             [] => return false,
             _ => {
-                let c = word.chars().next().map_or(0, u32::from);
-                (c, word.chars().next().map_or(1, char::len_utf8))
+                let ch = word.chars().next().unwrap_or(' ');
+                (u32::from(ch), ch.len_utf8())
             }
         };
         let c = first as usize;
@@ -266,8 +266,9 @@ impl Stopwords {
         if bytes.len() == width {
             return self.drop_single[c / 64] & (1 << (c % 64)) == 0;
         }
-        // A longer token starts with a word character, or at least holds one
-        // (jieba joins `+#&._%-` to letters and digits).
+        // A longer token must hold a word character somewhere (jieba joins `+#&._%-` to
+        // letters and digits, so `-5` is a term and `--` is not). The bit test settles the
+        // common case; a set bit may still be a word character that is a stopword alone.
         let starts_a_word = self.drop_single[c / 64] & (1 << (c % 64)) == 0
             || char::from_u32(first).is_some_and(is_word_char);
         if !starts_a_word && !word.chars().any(is_word_char) {
