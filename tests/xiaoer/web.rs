@@ -92,6 +92,47 @@ pub(super) fn session_cookie(r: &Resp) -> String {
     set.split(';').next().unwrap().to_string()
 }
 
+/// An investor's message, in the session of `cookie` or, without one, a new session.
+pub(super) async fn say(app: &Router, cookie: Option<&str>, text: &str) -> Resp {
+    let headers: Vec<(&str, &str)> = cookie.map(|c| ("cookie", c)).into_iter().collect();
+    call(
+        app,
+        "POST",
+        "/api/messages",
+        &headers,
+        Some(serde_json::json!({ "text": text })),
+    )
+    .await
+}
+
+/// The id of the first ticket in the queue a commissioner sees.
+pub(super) async fn first_ticket(app: &Router, auth: &str) -> u64 {
+    call(app, "GET", "/api/tickets", &[("authorization", auth)], None)
+        .await
+        .json["tickets"][0]["id"]
+        .as_u64()
+        .expect("a ticket in the queue")
+}
+
+/// A commissioner's action on a ticket: `claim`, `reply` (with a body), `release`,
+/// `handback`, `close`.
+pub(super) async fn act(
+    app: &Router,
+    auth: &str,
+    id: u64,
+    action: &str,
+    body: Option<serde_json::Value>,
+) -> Resp {
+    call(
+        app,
+        "POST",
+        &format!("/api/tickets/{id}/{action}"),
+        &[("authorization", auth)],
+        body,
+    )
+    .await
+}
+
 pub(super) fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
@@ -113,14 +154,7 @@ async fn pages_are_served_from_the_binary() {
 #[tokio::test]
 async fn an_investor_asks_is_handed_off_and_a_commissioner_takes_over() {
     let w = test_web(WebConfig::default());
-    let r = call(
-        &w.app,
-        "POST",
-        "/api/messages",
-        &[],
-        Some(serde_json::json!({"text": "高新技术企业的企业所得税税率是多少？"})),
-    )
-    .await;
+    let r = say(&w.app, None, "高新技术企业的企业所得税税率是多少？").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.json["state"], "bot");
     assert_eq!(r.json["reply"]["kind"], "answer");
@@ -138,14 +172,7 @@ async fn an_investor_asks_is_handed_off_and_a_commissioner_takes_over() {
     let cookie = session_cookie(&r);
     let conversation = r.json["conversation"].as_str().unwrap().to_string();
 
-    let r = call(
-        &w.app,
-        "POST",
-        "/api/messages",
-        &[("cookie", &cookie)],
-        Some(serde_json::json!({"text": "明天无锡会下雨吗"})),
-    )
-    .await;
+    let r = say(&w.app, Some(cookie.as_str()), "明天无锡会下雨吗").await;
     assert_eq!(r.json["state"], "waiting");
     assert_eq!(r.json["reply"]["kind"], "handoff");
     assert_eq!(r.json["conversation"], conversation.as_str());
@@ -167,45 +194,24 @@ async fn an_investor_asks_is_handed_off_and_a_commissioner_takes_over() {
     );
     assert!(q.json["tickets"][0]["waiting_secs"].is_number());
 
-    let c = call(
-        &w.app,
-        "POST",
-        &format!("/api/tickets/{id}/claim"),
-        &[("authorization", &auth)],
-        None,
-    )
-    .await;
+    let c = act(&w.app, &auth, id, "claim", None).await;
     assert_eq!(c.status, StatusCode::OK);
     let other = bearer(&w.other_commissioner);
-    let c2 = call(
-        &w.app,
-        "POST",
-        &format!("/api/tickets/{id}/claim"),
-        &[("authorization", &other)],
-        None,
-    )
-    .await;
+    let c2 = act(&w.app, &other, id, "claim", None).await;
     assert_eq!(c2.status, StatusCode::CONFLICT);
     assert!(c2.json["error"].as_str().unwrap().contains("alice"));
 
-    let rep = call(
+    let rep = act(
         &w.app,
-        "POST",
-        &format!("/api/tickets/{id}/reply"),
-        &[("authorization", &auth)],
+        &auth,
+        id,
+        "reply",
         Some(serde_json::json!({"text": "天气请查看气象台，项目问题我来跟进。"})),
     )
     .await;
     assert_eq!(rep.status, StatusCode::OK, "{}", rep.text);
     // While staff own it the bot stays silent: reply is null.
-    let r = call(
-        &w.app,
-        "POST",
-        "/api/messages",
-        &[("cookie", &cookie)],
-        Some(serde_json::json!({"text": "好的，谢谢专员"})),
-    )
-    .await;
+    let r = say(&w.app, Some(cookie.as_str()), "好的，谢谢专员").await;
     assert_eq!(r.json["state"], "staff");
     assert!(r.json["reply"].is_null());
 
@@ -245,21 +251,12 @@ async fn an_investor_asks_is_handed_off_and_a_commissioner_takes_over() {
     .await;
     assert!(detail.json["messages"].as_array().unwrap().len() >= 5);
 
-    let hb = call(
-        &w.app,
-        "POST",
-        &format!("/api/tickets/{id}/handback"),
-        &[("authorization", &auth)],
-        None,
-    )
-    .await;
+    let hb = act(&w.app, &auth, id, "handback", None).await;
     assert_eq!(hb.status, StatusCode::OK);
-    let r = call(
+    let r = say(
         &w.app,
-        "POST",
-        "/api/messages",
-        &[("cookie", &cookie)],
-        Some(serde_json::json!({"text": "高新技术企业的企业所得税税率是多少？"})),
+        Some(cookie.as_str()),
+        "高新技术企业的企业所得税税率是多少？",
     )
     .await;
     assert_eq!(r.json["state"], "bot");
@@ -270,113 +267,39 @@ async fn an_investor_asks_is_handed_off_and_a_commissioner_takes_over() {
 async fn release_close_cancel_and_feedback() {
     let w = test_web(WebConfig::default());
     let auth = bearer(&w.commissioner);
-    let r = call(
-        &w.app,
-        "POST",
-        "/api/messages",
-        &[],
-        Some(serde_json::json!({"text": "转人工"})),
-    )
-    .await;
+    let r = say(&w.app, None, "转人工").await;
     let cookie = session_cookie(&r);
-    let id = call(
-        &w.app,
-        "GET",
-        "/api/tickets",
-        &[("authorization", &auth)],
-        None,
-    )
-    .await
-    .json["tickets"][0]["id"]
-        .as_u64()
-        .unwrap();
+    let id = first_ticket(&w.app, &auth).await;
     assert_eq!(
-        call(
-            &w.app,
-            "POST",
-            &format!("/api/tickets/{id}/claim"),
-            &[("authorization", &auth)],
-            None
-        )
-        .await
-        .status,
+        act(&w.app, &auth, id, "claim", None).await.status,
         StatusCode::OK
     );
     assert_eq!(
-        call(
-            &w.app,
-            "POST",
-            &format!("/api/tickets/{id}/release"),
-            &[("authorization", &auth)],
-            None
-        )
-        .await
-        .status,
+        act(&w.app, &auth, id, "release", None).await.status,
         StatusCode::OK
     );
     let cancel = call(&w.app, "POST", "/api/cancel", &[("cookie", &cookie)], None).await;
     assert_eq!(cancel.json["cancelled"], true);
-    let closed = call(
-        &w.app,
-        "POST",
-        &format!("/api/tickets/{id}/close"),
-        &[("authorization", &auth)],
-        None,
-    )
-    .await;
+    let closed = act(&w.app, &auth, id, "close", None).await;
     assert_eq!(
         closed.status,
         StatusCode::CONFLICT,
         "a cancelled ticket stays closed"
     );
 
-    let r = call(
-        &w.app,
-        "POST",
-        "/api/messages",
-        &[("cookie", &cookie)],
-        Some(serde_json::json!({"text": "转人工"})),
-    )
-    .await;
+    let r = say(&w.app, Some(cookie.as_str()), "转人工").await;
     assert_eq!(r.json["state"], "waiting");
-    let id2 = call(
-        &w.app,
-        "GET",
-        "/api/tickets",
-        &[("authorization", &auth)],
-        None,
-    )
-    .await
-    .json["tickets"][0]["id"]
-        .as_u64()
-        .unwrap();
-    call(
-        &w.app,
-        "POST",
-        &format!("/api/tickets/{id2}/claim"),
-        &[("authorization", &auth)],
-        None,
-    )
-    .await;
+    let id2 = first_ticket(&w.app, &auth).await;
+    act(&w.app, &auth, id2, "claim", None).await;
     assert_eq!(
-        call(
-            &w.app,
-            "POST",
-            &format!("/api/tickets/{id2}/close"),
-            &[("authorization", &auth)],
-            None
-        )
-        .await
-        .status,
+        act(&w.app, &auth, id2, "close", None).await.status,
         StatusCode::OK
     );
 
-    let a = call(
+    let a = say(
         &w.app,
-        "POST",
-        "/api/messages",
-        &[("cookie", &cookie)],
-        Some(serde_json::json!({"text": "高新技术企业的企业所得税税率是多少？"})),
+        Some(cookie.as_str()),
+        "高新技术企业的企业所得税税率是多少？",
     )
     .await;
     assert_eq!(a.json["reply"]["kind"], "answer");
@@ -407,22 +330,8 @@ async fn release_close_cancel_and_feedback() {
 #[tokio::test]
 async fn investors_see_only_their_own_conversation() {
     let w = test_web(WebConfig::default());
-    let a = call(
-        &w.app,
-        "POST",
-        "/api/messages",
-        &[],
-        Some(serde_json::json!({"text": "我的公司叫甲公司，秘密项目A"})),
-    )
-    .await;
-    let b = call(
-        &w.app,
-        "POST",
-        "/api/messages",
-        &[],
-        Some(serde_json::json!({"text": "乙公司的问题"})),
-    )
-    .await;
+    let a = say(&w.app, None, "我的公司叫甲公司，秘密项目A").await;
+    let b = say(&w.app, None, "乙公司的问题").await;
     let (ca, cb) = (session_cookie(&a), session_cookie(&b));
     assert_ne!(a.json["conversation"], b.json["conversation"]);
     let mb = call(&w.app, "GET", "/api/messages", &[("cookie", &cb)], None).await;

@@ -12,24 +12,10 @@ use super::web::*;
 async fn bad_input_gets_a_clear_error_and_markup_stays_text() {
     let w = test_web(WebConfig::default());
     let huge = "税".repeat(5000);
-    let r = call(
-        &w.app,
-        "POST",
-        "/api/messages",
-        &[],
-        Some(serde_json::json!({"text": huge})),
-    )
-    .await;
+    let r = say(&w.app, None, &huge).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(r.json["error"].as_str().unwrap().contains("过长"));
-    let r = call(
-        &w.app,
-        "POST",
-        "/api/messages",
-        &[],
-        Some(serde_json::json!({"text": "a".repeat(40_000)})),
-    )
-    .await;
+    let r = say(&w.app, None, &"a".repeat(40_000)).await;
     assert_eq!(
         r.status,
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -62,25 +48,11 @@ async fn bad_input_gets_a_clear_error_and_markup_stays_text() {
         "<img src=x onerror=alert(1)>",
         "a\u{0}b",
     ] {
-        let r = call(
-            &w.app,
-            "POST",
-            "/api/messages",
-            &[],
-            Some(serde_json::json!({"text": text})),
-        )
-        .await;
+        let r = say(&w.app, None, text).await;
         assert_eq!(r.status, StatusCode::OK, "{text:?}: {}", r.text);
     }
     // Markup comes back as data, exactly as typed; the page renders it with textContent.
-    let r = call(
-        &w.app,
-        "POST",
-        "/api/messages",
-        &[],
-        Some(serde_json::json!({"text": "<img src=x onerror=alert(1)>"})),
-    )
-    .await;
+    let r = say(&w.app, None, "<img src=x onerror=alert(1)>").await;
     let cookie = session_cookie(&r);
     let m = call(&w.app, "GET", "/api/messages", &[("cookie", &cookie)], None).await;
     assert_eq!(
@@ -100,51 +72,18 @@ async fn rate_limits_per_session_and_per_address() {
         session_messages_per_minute: 3,
         ..WebConfig::default()
     });
-    let first = call(
-        &w.app,
-        "POST",
-        "/api/messages",
-        &[],
-        Some(serde_json::json!({"text": "你好"})),
-    )
-    .await;
+    let first = say(&w.app, None, "你好").await;
     let cookie = session_cookie(&first);
     for _ in 0..2 {
         assert_eq!(
-            call(
-                &w.app,
-                "POST",
-                "/api/messages",
-                &[("cookie", &cookie)],
-                Some(serde_json::json!({"text": "你好"}))
-            )
-            .await
-            .status,
+            say(&w.app, Some(cookie.as_str()), "你好").await.status,
             StatusCode::OK
         );
     }
-    let limited = call(
-        &w.app,
-        "POST",
-        "/api/messages",
-        &[("cookie", &cookie)],
-        Some(serde_json::json!({"text": "你好"})),
-    )
-    .await;
+    let limited = say(&w.app, Some(cookie.as_str()), "你好").await;
     assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
     // Another session is not affected.
-    assert_eq!(
-        call(
-            &w.app,
-            "POST",
-            "/api/messages",
-            &[],
-            Some(serde_json::json!({"text": "你好"}))
-        )
-        .await
-        .status,
-        StatusCode::OK
-    );
+    assert_eq!(say(&w.app, None, "你好").await.status, StatusCode::OK);
 
     // Per address: requests carry the peer address as the real server provides it.
     let w = test_web(WebConfig {

@@ -133,14 +133,7 @@ async fn admin_reindexes_reads_unanswered_and_drafts_a_faq() {
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json["ok"], true, "{}", r.text);
     assert!(r.json["faqs"].as_u64().unwrap() >= 250);
-    call(
-        &w.app,
-        "POST",
-        "/api/messages",
-        &[],
-        Some(serde_json::json!({"text": "明天无锡会下雨吗"})),
-    )
-    .await;
+    say(&w.app, None, "明天无锡会下雨吗").await;
     let u = call(
         &w.app,
         "GET",
@@ -208,14 +201,7 @@ async fn event_streams_and_logout() {
         call_head(&w.app, "/api/staff/events", &[]).await.0,
         StatusCode::UNAUTHORIZED
     );
-    let r = call(
-        &w.app,
-        "POST",
-        "/api/messages",
-        &[],
-        Some(serde_json::json!({"text": "你好"})),
-    )
-    .await;
+    let r = say(&w.app, None, "你好").await;
     let cookie = session_cookie(&r);
     let (status, content_type) = call_head(&w.app, "/api/events", &[("cookie", &cookie)]).await;
     assert_eq!(status, StatusCode::OK);
