@@ -66,14 +66,10 @@ fn chat_holds_a_conversation_in_the_terminal() {
     let dir = TempDir::new().unwrap();
     let index = dir.path().join("index");
     let tiny = tiny_corpus();
-    let (ok, out, err) = run(
-        &[
-            "--corpus",
-            tiny.to_str().unwrap(),
-            "--index",
-            index.to_str().unwrap(),
-            "chat",
-        ],
+    let (ok, out, err) = run_on(
+        &tiny,
+        &index,
+        &["chat"],
         "你好\n人才公寓租金补贴\n1\n转人工\n",
     );
     assert!(ok, "{err}");
@@ -91,16 +87,7 @@ fn reindex_prints_a_summary() {
     let dir = TempDir::new().unwrap();
     let index = dir.path().join("index");
     let tiny = tiny_corpus();
-    let (ok, out, err) = run(
-        &[
-            "--corpus",
-            tiny.to_str().unwrap(),
-            "--index",
-            index.to_str().unwrap(),
-            "reindex",
-        ],
-        "",
-    );
+    let (ok, out, err) = run_on(&tiny, &index, &["reindex"], "");
     assert!(ok, "{err}");
     assert!(out.contains("2 documents, 3 passages, 3 FAQs"), "{out}");
 }

@@ -86,6 +86,18 @@ pub fn run(args: &[&str], stdin: &str) -> (bool, String, String) {
     )
 }
 
+/// Runs `xiaoer --corpus CORPUS --index INDEX ARGS...` with `stdin`.
+pub fn run_on(corpus: &Path, index: &Path, args: &[&str], stdin: &str) -> (bool, String, String) {
+    let mut all = vec![
+        "--corpus",
+        corpus.to_str().unwrap(),
+        "--index",
+        index.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    run(&all, stdin)
+}
+
 /// A desk over `corpus` with its store and index in a fresh temporary directory, open
 /// around the clock (tests of office hours set their own).
 pub fn desk_for(corpus: &Path) -> (TempDir, std::sync::Arc<xiaoer::desk::Desk>) {

@@ -40,16 +40,7 @@ fn a_malformed_corpus_file_names_file_and_line_and_the_old_index_keeps_serving()
     .unwrap();
     fs::write(&faqs, "[[faq]]\nid = \"x\"\nquestion = \"q\"\nanswer = \"a\"\n\n[[faq]]\nid = \"x\"\nquestion = \"q2\"\nanswer = \"a2\"\n").unwrap();
     let index = engine.config().index.clone();
-    let (ok, _, err) = run(
-        &[
-            "--corpus",
-            corpus.to_str().unwrap(),
-            "--index",
-            index.to_str().unwrap(),
-            "reindex",
-        ],
-        "",
-    );
+    let (ok, _, err) = run_on(&corpus, &index, &["reindex"], "");
     assert!(!ok);
     assert!(err.contains("tiny.toml:7"), "{err}");
     assert!(err.contains("previous index keeps serving"), "{err}");
@@ -119,16 +110,7 @@ fn another_process_reindexing_is_picked_up_without_restart() {
             .replace("测试答案B", "新版答案B"),
     )
     .unwrap();
-    let (ok, _, err) = run(
-        &[
-            "--corpus",
-            corpus.to_str().unwrap(),
-            "--index",
-            index.to_str().unwrap(),
-            "reindex",
-        ],
-        "",
-    );
+    let (ok, _, err) = run_on(&corpus, &index, &["reindex"], "");
     assert!(ok, "{err}");
     assert!(engine.reload().unwrap());
     assert!(
@@ -155,16 +137,7 @@ fn a_killed_reindex_leaves_the_previous_generation_serving() {
     }
     let index = dir.path().join("index");
     let tiny = tiny_corpus();
-    let (ok, _, err) = run(
-        &[
-            "--corpus",
-            tiny.to_str().unwrap(),
-            "--index",
-            index.to_str().unwrap(),
-            "reindex",
-        ],
-        "",
-    );
+    let (ok, _, err) = run_on(&tiny, &index, &["reindex"], "");
     assert!(ok, "{err}");
     let before = xiaoer::search::current_generation(&index).unwrap().0;
 
