@@ -4,14 +4,14 @@
 
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
-use super::normalize::{is_han, normalize};
+use super::normalize::{is_han, normalize_cow};
 
 pub const BIGRAM_TOKENIZER_NAME: &str = "xiaoer_bigram";
 
 /// Overlapping bigrams of each run of Han characters (a lone character stays a unigram);
 /// each run of letters or digits is one lowercased token.
 pub fn bigrams(text: &str) -> Vec<String> {
-    let normalized = normalize(text);
+    let normalized = normalize_cow(text);
     let mut out = Vec::new();
     let mut han: Vec<char> = Vec::new();
     let mut word = String::new();
