@@ -220,16 +220,21 @@ pub fn decide_one(s: &Scored, t: &Thresholds, today: NaiveDate) -> Decision {
 }
 
 pub fn table(scored: &[Scored], t: &Thresholds, today: NaiveDate) -> Table {
+    let decisions: Vec<Decision> = scored.iter().map(|s| decide_one(s, t, today)).collect();
+    table_of(scored, &decisions)
+}
+
+/// The decision table of decisions already taken, one per question.
+fn table_of(scored: &[Scored], decisions: &[Decision]) -> Table {
     let mut tb = Table::default();
-    for s in scored {
-        let d = decide_one(s, t, today);
+    for (s, d) in scored.iter().zip(decisions) {
         let id_of = |i: usize| s.retrieval.hits.get(i).map(|h| h.id.as_str());
         let expected =
             |i: usize| id_of(i).is_some_and(|id| s.question.expect.iter().any(|e| e == id));
         if s.question.in_scope() {
             tb.in_scope += 1;
             match d {
-                Decision::Answer { hit, .. } if expected(hit) => tb.right += 1,
+                Decision::Answer { hit, .. } if expected(*hit) => tb.right += 1,
                 Decision::Answer { .. } => tb.wrong += 1,
                 Decision::Clarify { hits, .. } => {
                     tb.clarified += 1;
@@ -267,10 +272,11 @@ pub fn report(scored: &[Scored], t: &Thresholds, today: NaiveDate) -> Report {
         .sum::<f64>()
         / n;
     // Positives: in-scope questions whose top candidate is right; negatives: out of scope.
+    let decisions: Vec<Decision> = scored.iter().map(|s| decide_one(s, t, today)).collect();
     let mut pos = Vec::new();
     let mut neg = Vec::new();
-    for s in scored {
-        let conf = decide_one(s, t, today).confidence();
+    for (s, d) in scored.iter().zip(&decisions) {
+        let conf = d.confidence();
         if s.question.in_scope() {
             if s.rank == Some(1) {
                 pos.push(conf);
@@ -301,9 +307,10 @@ pub fn report(scored: &[Scored], t: &Thresholds, today: NaiveDate) -> Report {
     let known_wrong_answers = has_known_wrong.then(|| {
         let mut answers = 0;
         let mut wrong = 0;
-        for s in scored.iter().filter(|s| s.question.in_scope()) {
-            if let Decision::Answer { hit, .. } = decide_one(s, t, today)
-                && let Some(h) = s.retrieval.hits.get(hit)
+        for (s, d) in scored.iter().zip(&decisions) {
+            if let Decision::Answer { hit, .. } = d
+                && s.question.in_scope()
+                && let Some(h) = s.retrieval.hits.get(*hit)
             {
                 answers += 1;
                 if s.question.known_wrong.contains(&h.id) {
@@ -324,7 +331,7 @@ pub fn report(scored: &[Scored], t: &Thresholds, today: NaiveDate) -> Report {
         recall_at_5: recall_at(5),
         mrr_at_10: mrr,
         separation_auc: auc(&pos, &neg),
-        table: table(scored, t, today),
+        table: table_of(scored, &decisions),
     }
 }
 
