@@ -132,11 +132,14 @@ impl Engine {
 
     /// Retrieval only (for `eval`, which replays decisions across thresholds).
     pub fn retrieve(&self, question: &str) -> Result<(Lang, Retrieval), EngineError> {
-        self.maybe_reload();
         let lang = detect_lang(question);
+        Ok((lang, self.retrieve_in(question, lang)?))
+    }
+
+    fn retrieve_in(&self, question: &str, lang: Lang) -> Result<Retrieval, EngineError> {
+        self.maybe_reload();
         let g = self.generation();
-        let r = search::retrieve(&g, question, lang, RETRIEVE_LIMIT, &self.config.search)?;
-        Ok((lang, r))
+        Ok(search::retrieve(&g, question, lang, RETRIEVE_LIMIT, &self.config.search)?)
     }
 
     /// Answers one question. Never fails: an internal error becomes a hand-off.
@@ -152,8 +155,8 @@ impl Engine {
         if question.chars().count() > self.config.max_question_chars {
             return too_long(question, lang, self.config.max_question_chars);
         }
-        let retrieval = match self.retrieve(question) {
-            Ok((_, r)) => r,
+        let retrieval = match self.retrieve_in(question, lang) {
+            Ok(r) => r,
             Err(e) => {
                 tracing::error!(error = %e, "search failed; handing off");
                 Retrieval::default()
