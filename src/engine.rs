@@ -139,7 +139,13 @@ impl Engine {
     fn retrieve_in(&self, question: &str, lang: Lang) -> Result<Retrieval, EngineError> {
         self.maybe_reload();
         let g = self.generation();
-        Ok(search::retrieve(&g, question, lang, RETRIEVE_LIMIT, &self.config.search)?)
+        Ok(search::retrieve(
+            &g,
+            question,
+            lang,
+            RETRIEVE_LIMIT,
+            &self.config.search,
+        )?)
     }
 
     /// Answers one question. Never fails: an internal error becomes a hand-off.

@@ -12,12 +12,25 @@ pub fn normalize(text: &str) -> String {
 
 /// `normalize`, borrowing the text when nothing in it needs folding (most passages).
 pub fn normalize_cow(text: &str) -> Cow<'_, str> {
-    let bytes = text.as_bytes();
     let mut out = String::new();
+    if normalize_into(text, &mut out) {
+        Cow::Owned(out)
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// Writes the normalised text into `out` (cleared first) and returns true, or returns
+/// false, leaving `out` empty, when the text is already normalised. For callers that
+/// reuse one buffer across texts.
+pub fn normalize_into(text: &str, out: &mut String) -> bool {
+    out.clear();
+    let bytes = text.as_bytes();
     // Copy unchanged runs in bulk and decode only at the few kinds of byte that may start
     // a character needing a fold: Han text (lead bytes E4–E9 and their continuation
     // bytes) is skipped a byte at a time by one table lookup.
     let mut run_start = 0;
+    let mut folded_any = false;
     let mut i = 0;
     while i < bytes.len() {
         if !MAY_FOLD[bytes[i] as usize] || !needs_decoding(bytes, i) {
@@ -26,8 +39,9 @@ pub fn normalize_cow(text: &str) -> Cow<'_, str> {
         }
         let ch = text[i..].chars().next().unwrap_or(' ');
         if let Some(folded) = fold(ch) {
-            if out.capacity() == 0 {
+            if !folded_any {
                 out.reserve(text.len());
+                folded_any = true;
             }
             out.push_str(&text[run_start..i]);
             out.push_str(&folded);
@@ -35,11 +49,10 @@ pub fn normalize_cow(text: &str) -> Cow<'_, str> {
         }
         i += ch.len_utf8();
     }
-    if run_start == 0 && out.capacity() == 0 {
-        return Cow::Borrowed(text);
+    if folded_any {
+        out.push_str(&text[run_start..]);
     }
-    out.push_str(&text[run_start..]);
-    Cow::Owned(out)
+    folded_any
 }
 
 /// Bytes that may start a character `fold` changes: ASCII upper case and controls,

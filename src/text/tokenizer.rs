@@ -1,75 +1,80 @@
 //! The tantivy tokenizer: our analyzer behind tantivy's `Tokenizer` trait.
 
-use self_cell::self_cell;
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
 use super::analyzer::{Analyzer, TermText};
-use super::normalize::normalize_cow;
+use super::normalize::normalize_into;
 use super::stopwords::Stopwords;
 
 /// The name under which the tokenizer is registered on every opened index (tantivy does
 /// not store tokenizers in the index).
 pub const TOKENIZER_NAME: &str = "xiaoer_jieba";
 
-/// Cloned by tantivy on every lookup, so it holds only an `Arc` to the analyzer.
-#[derive(Clone, Debug)]
+/// A normalisation buffer above this many bytes is not kept for the next text.
+const BUFFER_KEPT: usize = 1 << 20;
+
+/// Cloned by tantivy on every lookup, so it holds only an `Arc` to the analyzer and a
+/// buffer that is reused for the normalised form of the texts it tokenizes.
+#[derive(Debug)]
 pub struct JiebaTokenizer {
     analyzer: Analyzer,
+    /// The normalised text when it differs from the input: reused from text to text, so
+    /// that a long text does not cost a fresh allocation (and its page faults) each time.
+    buffer: String,
+}
+
+impl Clone for JiebaTokenizer {
+    fn clone(&self) -> JiebaTokenizer {
+        JiebaTokenizer::new(self.analyzer.clone())
+    }
 }
 
 impl JiebaTokenizer {
     pub fn new(analyzer: Analyzer) -> JiebaTokenizer {
-        JiebaTokenizer { analyzer }
+        JiebaTokenizer {
+            analyzer,
+            buffer: String::new(),
+        }
     }
 }
 
-type JiebaTokens<'a> = Vec<jieba_rs::Token<'a>>;
-
-self_cell!(
-    /// The normalised text and jieba's cut of it, which borrows from it: kept together so
-    /// that `advance` filters jieba's tokens as tantivy pulls them, with no list of our
-    /// own in between (that second pass cost a fifth of the tokenizer's time).
-    struct Cut {
-        owner: String,
-        #[covariant]
-        dependent: JiebaTokens,
-    }
-);
-
-pub struct JiebaTokenStream {
-    analyzer: Analyzer,
+/// Filters jieba's cut of the normalised text as tantivy pulls tokens, with no term list
+/// of our own in between (that second pass cost a fifth of the tokenizer's time).
+pub struct JiebaTokenStream<'a> {
+    analyzer: &'a Analyzer,
     stopwords: &'static Stopwords,
-    cut: Cut,
-    /// Index in the cut of the next jieba token to look at.
-    next: usize,
+    /// jieba's cut, not yet looked at.
+    tokens: std::vec::IntoIter<jieba_rs::Token<'a>>,
     position: usize,
     token: Token,
 }
 
 impl Tokenizer for JiebaTokenizer {
-    type TokenStream<'a> = JiebaTokenStream;
+    type TokenStream<'a> = JiebaTokenStream<'a>;
 
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> JiebaTokenStream {
-        let analyzer = self.analyzer.clone();
-        let cut = Cut::new(normalize_cow(text).into_owned(), |normalized| {
-            analyzer.cut(normalized)
-        });
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> JiebaTokenStream<'a> {
+        let JiebaTokenizer { analyzer, buffer } = self;
+        if buffer.capacity() > BUFFER_KEPT {
+            *buffer = String::new();
+        }
+        let normalized: &'a str = if normalize_into(text, buffer) {
+            buffer
+        } else {
+            text
+        };
         JiebaTokenStream {
             analyzer,
             stopwords: Stopwords::get(),
-            cut,
-            next: 0,
+            tokens: analyzer.cut(normalized).into_iter(),
             position: 0,
             token: Token::default(),
         }
     }
 }
 
-impl TokenStream for JiebaTokenStream {
+impl TokenStream for JiebaTokenStream<'_> {
     fn advance(&mut self) -> bool {
-        let tokens = self.cut.borrow_dependent();
-        while let Some(t) = tokens.get(self.next) {
-            self.next += 1;
+        for t in self.tokens.by_ref() {
             let text = &mut self.token.text;
             let kept = self.analyzer.with_term(t.word, self.stopwords, |term| {
                 text.clear();
