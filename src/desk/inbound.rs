@@ -293,9 +293,8 @@ impl Desk {
 }
 
 fn is_cancel(text: &str) -> bool {
-    let t: String = text
-        .trim()
-        .to_lowercase()
+    // Normalised like questions are, so a traditional 取消轉人工 cancels too.
+    let t: String = crate::text::normalize(text.trim())
         .chars()
         .filter(|c| c.is_alphanumeric())
         .collect();

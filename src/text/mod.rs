@@ -5,6 +5,7 @@ mod analyzer;
 mod bigram;
 pub mod dict;
 mod normalize;
+mod script;
 mod stopwords;
 mod synonyms;
 mod tokenizer;

@@ -2,9 +2,12 @@
 
 use std::borrow::Cow;
 
+use super::script::Script;
+
 /// Folds full-width letters and digits to half width, the ideographic space to a space,
-/// lowercases, and turns control characters into spaces, so that `ＡＢＣ１２３`, `abc123` and
-/// `ABC123` index and match as the same word. Full-width punctuation stays (it separates
+/// traditional Chinese characters to simplified ones, lowercases, and turns control
+/// characters into spaces, so that `ＡＢＣ１２３`, `abc123` and `ABC123` index and match as
+/// the same word, and so do `註冊` and `注册`. Full-width punctuation stays (it separates
 /// words either way and is never a term).
 pub fn normalize(text: &str) -> String {
     normalize_cow(text).into_owned()
@@ -26,55 +29,87 @@ pub fn normalize_cow(text: &str) -> Cow<'_, str> {
 pub fn normalize_into(text: &str, out: &mut String) -> bool {
     out.clear();
     let bytes = text.as_bytes();
-    // Copy unchanged runs in bulk and decode only at the few kinds of byte that may start
-    // a character needing a fold: Han text (lead bytes E4–E9 and their continuation
-    // bytes) is skipped a byte at a time by one table lookup.
+    let script = Script::get();
+    // Copy unchanged runs in bulk and decode only at the kinds of byte that may start a
+    // character needing a fold. A Han character (lead byte E3–E9) is decoded and looked
+    // up in one bit table, then skipped whole.
     let mut run_start = 0;
-    let mut folded_any = false;
     let mut i = 0;
     while i < bytes.len() {
-        if !MAY_FOLD[bytes[i] as usize] || !needs_decoding(bytes, i) {
+        let b = bytes[i];
+        if !MAY_FOLD[b as usize] {
+            i += 1;
+            continue;
+        }
+        if let (0xE3..=0xE9, Some(&b1), Some(&b2)) = (b, bytes.get(i + 1), bytes.get(i + 2)) {
+            let c =
+                (u32::from(b & 0x0F) << 12) | (u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F);
+            let folded = match c {
+                0x3000 => Some(' '),
+                _ => script.simplified(c),
+            };
+            if let Some(folded) = folded {
+                splice(
+                    out,
+                    &text[run_start..i],
+                    folded.encode_utf8(&mut [0; 4]),
+                    text.len(),
+                );
+                run_start = i + 3;
+            }
+            i += 3;
+            continue;
+        }
+        if !needs_decoding(bytes, i) {
             i += 1;
             continue;
         }
         let ch = text[i..].chars().next().unwrap_or(' ');
         if let Some(folded) = fold(ch) {
-            if !folded_any {
-                out.reserve(text.len());
-                folded_any = true;
-            }
-            out.push_str(&text[run_start..i]);
-            out.push_str(&folded);
+            splice(out, &text[run_start..i], &folded, text.len());
             run_start = i + ch.len_utf8();
         }
         i += ch.len_utf8();
     }
+    // Every fold appends at least one byte, so an empty `out` means nothing folded.
+    let folded_any = !out.is_empty();
     if folded_any {
         out.push_str(&text[run_start..]);
     }
     folded_any
 }
 
-/// Bytes that may start a character `fold` changes: ASCII upper case and controls,
-/// the lead bytes of Latin-1 to Cyrillic (upper case, C1 controls), of U+3000 (E3) and
-/// of the full-width forms (EF). Continuation bytes (80–BF) never start a character.
+/// Appends the unchanged run before a folded character, then the character's folded form;
+/// the first time, makes room for the whole text.
+fn splice(out: &mut String, unchanged: &str, folded: &str, text_len: usize) {
+    if out.is_empty() {
+        out.reserve(text_len);
+    }
+    out.push_str(unchanged);
+    out.push_str(folded);
+}
+
+/// Bytes that may start a character that folds: ASCII upper case and controls, the lead
+/// bytes of Latin-1 to Cyrillic (upper case, C1 controls), of U+3000 and the Han
+/// characters (E3–E9), and of the full-width forms (EF). Continuation bytes (80–BF)
+/// never start a character.
 const MAY_FOLD: [bool; 256] = {
     let mut table = [false; 256];
     let mut b = 0;
     while b < 256 {
-        table[b] = matches!(b as u8, b'A'..=b'Z' | 0x00..=0x1F | 0x7F | 0xC2..=0xD4 | 0xE3 | 0xEF);
+        table[b] =
+            matches!(b as u8, b'A'..=b'Z' | 0x00..=0x1F | 0x7F | 0xC2..=0xD4 | 0xE3..=0xE9 | 0xEF);
         b += 1;
     }
     table
 };
 
-/// For the three-byte lead bytes in `MAY_FOLD`, whether the character is one that folds:
-/// U+3000, or full-width digits and letters (U+FF10–19, FF21–3A, FF41–5A). Full-width
-/// punctuation, by far the most common, is left alone: it is dropped anyway.
+/// For lead byte EF, whether the character is one that folds: full-width digits and
+/// letters (U+FF10–19, FF21–3A, FF41–5A). Full-width punctuation, by far the most
+/// common, is left alone: it is dropped anyway.
 #[inline]
 fn needs_decoding(bytes: &[u8], i: usize) -> bool {
     match bytes[i] {
-        0xE3 => bytes.get(i + 1) == Some(&0x80) && bytes.get(i + 2) == Some(&0x80),
         0xEF => matches!(
             (bytes.get(i + 1), bytes.get(i + 2)),
             (Some(0xBC), Some(0x90..=0x99 | 0xA1..=0xBA)) | (Some(0xBD), Some(0x81..=0x9A))
@@ -160,6 +195,28 @@ mod tests {
         ));
         assert!(matches!(normalize_cow("高企Ｒ"), Cow::Owned(_)));
         assert_eq!(normalize("Ä Ω ＺＺ"), "ä ω zz");
+    }
+
+    #[test]
+    fn traditional_characters_fold_to_simplified_keeping_offsets() {
+        let traditional = "外資企業在無錫註冊公司，稅率15%；轉人工";
+        let folded = normalize(traditional);
+        assert_eq!(folded, "外资企业在无锡注册公司，税率15%；转人工");
+        assert_eq!(folded.len(), traditional.len());
+        // Mixed with the other folds, and at the very end of the text.
+        assert_eq!(normalize("ＨＮＴＥ高新技術　發"), "hnte高新技术 发");
+        assert!(matches!(normalize_cow("高新技术企业"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn a_reused_buffer_reports_each_text_on_its_own() {
+        let mut buffer = String::new();
+        assert!(normalize_into("註冊ＡＢ", &mut buffer));
+        assert_eq!(buffer, "注册ab");
+        assert!(!normalize_into("注册ab", &mut buffer));
+        assert!(buffer.is_empty());
+        assert!(normalize_into("X", &mut buffer));
+        assert_eq!(buffer, "x");
     }
 
     #[test]

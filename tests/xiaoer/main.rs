@@ -210,6 +210,97 @@ fn english_question_gets_an_english_reply() {
 }
 
 #[test]
+fn traditional_chinese_questions_get_the_answers_simplified_ones_do() {
+    let (_dir, engine) = engine_for(&shipped_corpus());
+    // Our own evaluation questions as an investor from Taiwan or Hong Kong would type them.
+    for (traditional, simplified) in [
+        (
+            "現在規範外商投資的基本法律是哪部，哪天開始實施的",
+            "现在规范外商投资的基本法律是哪部，哪天开始实施的",
+        ),
+        (
+            "BVI公司持股，背後老闆是外國人，這種算不算外資企業啊",
+            "BVI公司持股，背后老板是外国人，这种算不算外资企业啊",
+        ),
+        (
+            "申報專精特新對營收和研發投入具體要多少",
+            "申报专精特新对营收和研发投入具体要多少",
+        ),
+        (
+            "我們打算收購一家無錫本地企業70%股權，除了工商變更還要過什麼審查",
+            "我们打算收购一家无锡本地企业70%股权，除了工商变更还要过什么审查",
+        ),
+        (
+            "享受了15%稅率以後，研發加計那塊是不是就不能再用了",
+            "享受了15%税率以后，研发加计那块是不是就不能再用了",
+        ),
+        (
+            "從零開始在無錫搞個WFOE，流程大概一步步怎麼走",
+            "从零开始在无锡搞个WFOE，流程大概一步步怎么走",
+        ),
+        (
+            "我們的德國工程師工資能匯回德國嗎",
+            "我们的德国工程师工资能汇回德国吗",
+        ),
+        (
+            "租樓上廠房要查哪些參數，怕設備太重樓板撐不住",
+            "租楼上厂房要查哪些参数，怕设备太重楼板撑不住",
+        ),
+        (
+            "拿地後資金沒到位晚開工一年，地會不會被政府收回去",
+            "拿地后资金没到位晚开工一年，地会不会被政府收回去",
+        ),
+        (
+            "德資企業比如博世西門子在無錫集中在哪個區",
+            "德资企业比如博世西门子在无锡集中在哪个区",
+        ),
+        ("外國人來華工作許可怎麼辦理", "外国人来华工作许可怎么办理"),
+        (
+            "高新技術企業的所得稅稅率是多少",
+            "高新技术企业的所得税税率是多少",
+        ),
+    ] {
+        let t = engine.ask(traditional);
+        let s = engine.ask(simplified);
+        assert_eq!(
+            (t.kind, t.sources.first().map(|x| &x.id)),
+            (s.kind, s.sources.first().map(|x| &x.id)),
+            "{traditional}"
+        );
+        assert_eq!(t.text, s.text, "{traditional}");
+    }
+    let person = engine.ask("我要轉人工");
+    assert_eq!(person.reason.as_deref(), Some("asked_for_person"));
+
+    // And the other way round: a corpus written in traditional characters answers a
+    // question typed in simplified ones.
+    let dir = TempDir::new().unwrap();
+    let corpus = dir.path().join("corpus");
+    copy_dir(&tiny_corpus(), &corpus);
+    fs::write(
+        corpus.join("faqs/traditional.toml"),
+        r#"[[faq]]
+id = "tiny-faq-licence-lost"
+question = "營業執照遺失了怎麼補辦？"
+alternatives = ["營業執照丟了如何補領"]
+answer = "向登記機關申請補領營業執照（測試答案）。"
+sources = ["tiny-tax"]
+lang = "zh"
+"#,
+    )
+    .unwrap();
+    let (_index, engine) = engine_for(&corpus);
+    let reply = engine.ask("营业执照遗失了怎么补办");
+    assert_eq!(reply.kind, Kind::Answer, "{reply:#?}");
+    assert_eq!(reply.sources[0].id, "tiny-faq-licence-lost");
+    assert!(
+        reply.text.contains("營業執照"),
+        "quoted as written: {}",
+        reply.text
+    );
+}
+
+#[test]
 fn out_of_scope_questions_are_handed_off_with_what_was_found() {
     let (_dir, engine) = engine_for(&shipped_corpus());
     for q in [
