@@ -61,13 +61,27 @@ impl Engine {
     }
 
     /// Opens the current generation, building one from the corpus first when there is none
-    /// (what `ask`, `chat` and `serve` do on a fresh machine).
+    /// (what `ask`, `chat` and `serve` do on a fresh machine) or when it was made by an
+    /// older text analysis (after an upgrade).
     pub fn open_or_build(
         config: Config,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<Engine, EngineError> {
-        if search::current_generation(&config.index).is_none() {
-            reindex(&config.corpus, &config.index, progress)?;
+        match search::current_generation(&config.index) {
+            None => {
+                reindex(&config.corpus, &config.index, progress)?;
+            }
+            Some((name, dir)) => {
+                let built_with = search::read_summary(&dir).map_or(1, |s| s.analysis);
+                if built_with != search::ANALYSIS_VERSION {
+                    // Its terms were made by another analysis: rebuild. Should the corpus
+                    // not build now, the old generation serves, as after any failed build.
+                    tracing::info!(generation = %name, built_with, "index made by an older text analysis; re-indexing");
+                    if let Err(e) = reindex(&config.corpus, &config.index, progress) {
+                        tracing::warn!(error = %e, "re-index failed; serving the older index");
+                    }
+                }
+            }
         }
         Engine::open(config)
     }

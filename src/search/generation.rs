@@ -25,6 +25,11 @@ const SUMMARY_FILE: &str = "summary.json";
 const KEEP_PREVIOUS: usize = 1;
 const WRITER_MEMORY: usize = 200_000_000;
 
+/// The text analysis an index's terms were made with. Bump it whenever normalisation or
+/// tokenization changes the terms, so that an index built before is rebuilt rather than
+/// queried with terms it does not hold. 2: traditional characters fold to simplified.
+pub const ANALYSIS_VERSION: u32 = 2;
+
 /// What a build produced; printed by `reindex` and stored beside the index.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BuildSummary {
@@ -33,6 +38,13 @@ pub struct BuildSummary {
     pub passages: usize,
     pub faqs: usize,
     pub millis: u128,
+    /// `ANALYSIS_VERSION` at build time; builds from before it was recorded read as 1.
+    #[serde(default = "first_analysis")]
+    pub analysis: u32,
+}
+
+fn first_analysis() -> u32 {
+    1
 }
 
 impl BuildSummary {
@@ -173,6 +185,7 @@ fn build_into(
         passages: corpus.passage_count(),
         faqs: corpus.faqs.len(),
         millis: started.elapsed().as_millis(),
+        analysis: ANALYSIS_VERSION,
     };
     verify(&index, total)?;
     let summary_path = dir.join(SUMMARY_FILE);

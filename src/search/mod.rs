@@ -9,7 +9,10 @@ mod schema;
 
 use std::path::{Path, PathBuf};
 
-pub use generation::{BuildSummary, CURRENT_FILE, build_and_switch, current_generation};
+pub use generation::{
+    ANALYSIS_VERSION, BuildSummary, CURRENT_FILE, build_and_switch, current_generation,
+    read_summary,
+};
 pub use meta::Meta;
 pub use open::Generation;
 pub use retrieve::{Concept, Evidence, Hit, Retrieval, SearchOptions, retrieve};

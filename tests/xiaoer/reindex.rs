@@ -193,3 +193,43 @@ fn a_killed_reindex_leaves_the_previous_generation_serving() {
         .count();
     assert_eq!(leftovers, 0);
 }
+
+#[test]
+fn an_index_made_by_an_older_text_analysis_is_rebuilt_on_open() {
+    let dir = TempDir::new().unwrap();
+    let corpus = dir.path().join("corpus");
+    copy_dir(&tiny_corpus(), &corpus);
+    let (_idx, engine) = engine_for(&corpus);
+    let config = engine.config().clone();
+    let (old, old_dir) = xiaoer::search::current_generation(&config.index).unwrap();
+    drop(engine);
+    let summary = xiaoer::search::read_summary(&old_dir).unwrap();
+    assert_eq!(summary.analysis, xiaoer::search::ANALYSIS_VERSION);
+
+    // A summary written before the analysis was recorded, as an older xiaoer left it.
+    let mut older: serde_json::Value =
+        serde_json::from_slice(&fs::read(old_dir.join("summary.json")).unwrap()).unwrap();
+    older.as_object_mut().unwrap().remove("analysis");
+    fs::write(old_dir.join("summary.json"), older.to_string()).unwrap();
+    assert_eq!(xiaoer::search::read_summary(&old_dir).unwrap().analysis, 1);
+
+    let engine = Engine::open_or_build(config.clone(), &mut |_, _| {}).unwrap();
+    let rebuilt = engine.generation().name.clone();
+    assert_ne!(rebuilt, old);
+    assert_eq!(engine.ask("高新技术企业税率").kind, Kind::Answer);
+    drop(engine);
+
+    // Opening again leaves a current build alone.
+    let engine = Engine::open_or_build(config.clone(), &mut |_, _| {}).unwrap();
+    assert_eq!(engine.generation().name, rebuilt);
+    drop(engine);
+
+    // An outdated index whose corpus no longer builds still serves: better the older
+    // terms than no answers at all.
+    let (_, dir_now) = xiaoer::search::current_generation(&config.index).unwrap();
+    fs::write(dir_now.join("summary.json"), older.to_string()).unwrap();
+    fs::write(corpus.join("faqs/broken.toml"), "[[faq]\n").unwrap();
+    let engine = Engine::open_or_build(config, &mut |_, _| {}).unwrap();
+    assert_eq!(engine.generation().name, rebuilt);
+    assert_eq!(engine.ask("高新技术企业税率").kind, Kind::Answer);
+}
