@@ -79,13 +79,18 @@ mod tests {
     }
 
     #[test]
-    fn every_fold_keeps_the_utf8_length() {
+    fn every_fold_keeps_the_utf8_length_and_folds_once() {
         let script = Script::get();
+        let mut folds = 0;
         for c in HAN_RANGES.into_iter().flatten().filter_map(char::from_u32) {
             if let Some(s) = script.simplified(c as u32) {
+                folds += 1;
                 assert_eq!(s.len_utf8(), c.len_utf8(), "{c} -> {s}");
                 assert_ne!(s, c);
+                // Normalising twice must give what normalising once did.
+                assert_eq!(script.simplified(s as u32), None, "{c} -> {s} -> ?");
             }
         }
+        assert!(folds > 2_000, "only {folds} folds: has fast2s's table changed?");
     }
 }
