@@ -91,6 +91,9 @@ mod tests {
                 assert_eq!(script.simplified(s as u32), None, "{c} -> {s} -> ?");
             }
         }
-        assert!(folds > 2_000, "only {folds} folds: has fast2s's table changed?");
+        assert!(
+            folds > 2_000,
+            "only {folds} folds: has fast2s's table changed?"
+        );
     }
 }
