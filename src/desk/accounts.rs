@@ -7,12 +7,7 @@ impl Desk {
     // ---- staff accounts ----
 
     pub fn staff_accounts(&self) -> Result<Vec<StaffAccount>, DeskError> {
-        Ok(self
-            .store
-            .scan_prefix(Table::Staff, b"")?
-            .iter()
-            .map(|(_, v)| decode(Table::Staff, v))
-            .collect::<Result<Vec<_>, _>>()?)
+        Ok(decode_all(&*self.store, Table::Staff)?)
     }
 
     /// Creates an account and returns its token (shown once; only its hash is stored).
@@ -120,11 +115,6 @@ impl Desk {
     }
 
     pub fn audit_trail(&self) -> Result<Vec<AuditRecord>, DeskError> {
-        Ok(self
-            .store
-            .scan_prefix(Table::Audit, b"")?
-            .iter()
-            .map(|(_, v)| decode(Table::Audit, v))
-            .collect::<Result<Vec<_>, _>>()?)
+        Ok(decode_all(&*self.store, Table::Audit)?)
     }
 }

@@ -25,7 +25,7 @@ pub use stats::{Stats, UnansweredGroup};
 
 use crate::answer::{Kind, Reply};
 use crate::engine::Engine;
-use crate::store::{Store, StoreError, Table, Txn, decode, encode};
+use crate::store::{Store, StoreError, Table, Txn, decode, decode_all, encode};
 use crate::text::{Lang, detect_lang};
 
 /// Desk settings (`[desk]` in the config).
@@ -271,11 +271,7 @@ impl Desk {
     /// Every ticket not yet closed, oldest first.
     pub fn open_tickets(&self) -> Result<Vec<Ticket>, DeskError> {
         let mut out: Vec<Ticket> = self
-            .store
-            .scan_prefix(Table::Tickets, b"")?
-            .iter()
-            .map(|(_, v)| decode::<Ticket>(Table::Tickets, v))
-            .collect::<Result<Vec<_>, _>>()?
+            .all_tickets()?
             .into_iter()
             .filter(Ticket::is_open)
             .collect();
@@ -284,12 +280,7 @@ impl Desk {
     }
 
     pub fn all_tickets(&self) -> Result<Vec<Ticket>, DeskError> {
-        Ok(self
-            .store
-            .scan_prefix(Table::Tickets, b"")?
-            .iter()
-            .map(|(_, v)| decode::<Ticket>(Table::Tickets, v))
-            .collect::<Result<Vec<_>, _>>()?)
+        Ok(decode_all(&*self.store, Table::Tickets)?)
     }
 
     pub(crate) fn store(&self) -> &Arc<dyn Store> {

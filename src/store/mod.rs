@@ -97,3 +97,15 @@ pub fn decode<T: serde::de::DeserializeOwned>(table: Table, bytes: &[u8]) -> Res
         message: e.to_string(),
     })
 }
+
+/// Every record of `table`, decoded, in key order.
+pub fn decode_all<T: serde::de::DeserializeOwned>(
+    store: &dyn Store,
+    table: Table,
+) -> Result<Vec<T>, StoreError> {
+    store
+        .scan_prefix(table, b"")?
+        .iter()
+        .map(|(_, v)| decode(table, v))
+        .collect()
+}

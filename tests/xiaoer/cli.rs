@@ -30,15 +30,7 @@ fn ask_json_lines_keep_their_shape() {
         .collect();
     assert_eq!(lines.len(), 4);
     for v in &lines {
-        for key in [
-            "question",
-            "kind",
-            "text",
-            "confidence",
-            "reason",
-            "sources",
-            "options",
-        ] {
+        for key in REPLY_KEYS {
             assert!(v.get(key).is_some(), "missing {key} in {v}");
         }
         let c = v["confidence"].as_f64().unwrap();

@@ -46,6 +46,25 @@ pub fn engine_for(corpus: &Path) -> (TempDir, Engine) {
     (dir, engine)
 }
 
+/// A copy of the tiny corpus that a test may edit: (its temporary directory, the corpus).
+pub fn editable_tiny_corpus() -> (TempDir, PathBuf) {
+    let dir = TempDir::new().unwrap();
+    let corpus = dir.path().join("corpus");
+    copy_dir(&tiny_corpus(), &corpus);
+    (dir, corpus)
+}
+
+/// The keys of a reply as `ask --json` and the web chat give it: other tools read them.
+pub const REPLY_KEYS: [&str; 7] = [
+    "question",
+    "kind",
+    "text",
+    "confidence",
+    "reason",
+    "sources",
+    "options",
+];
+
 pub fn copy_dir(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
     for entry in fs::read_dir(from).unwrap() {
@@ -274,9 +293,7 @@ fn traditional_chinese_questions_get_the_answers_simplified_ones_do() {
 
     // And the other way round: a corpus written in traditional characters answers a
     // question typed in simplified ones.
-    let dir = TempDir::new().unwrap();
-    let corpus = dir.path().join("corpus");
-    copy_dir(&tiny_corpus(), &corpus);
+    let (_dir, corpus) = editable_tiny_corpus();
     fs::write(
         corpus.join("faqs/traditional.toml"),
         r#"[[faq]]

@@ -6,7 +6,6 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use tempfile::TempDir;
 use xiaoer::answer::Kind;
 use xiaoer::config::Config;
 use xiaoer::engine::Engine;
@@ -15,9 +14,7 @@ use super::*;
 
 #[test]
 fn a_malformed_corpus_file_names_file_and_line_and_the_old_index_keeps_serving() {
-    let dir = TempDir::new().unwrap();
-    let corpus = dir.path().join("corpus");
-    copy_dir(&tiny_corpus(), &corpus);
+    let (_dir, corpus) = editable_tiny_corpus();
     let (_idx, engine) = engine_for(&corpus);
     let before = engine.generation().name.clone();
 
@@ -52,9 +49,7 @@ fn a_malformed_corpus_file_names_file_and_line_and_the_old_index_keeps_serving()
 
 #[test]
 fn reindex_while_queries_run_switches_without_failures() {
-    let dir = TempDir::new().unwrap();
-    let corpus = dir.path().join("corpus");
-    copy_dir(&tiny_corpus(), &corpus);
+    let (_dir, corpus) = editable_tiny_corpus();
     let (_idx, engine) = engine_for(&corpus);
     let engine = Arc::new(engine);
     let first = engine.generation().name.clone();
@@ -97,9 +92,7 @@ fn reindex_while_queries_run_switches_without_failures() {
 
 #[test]
 fn another_process_reindexing_is_picked_up_without_restart() {
-    let dir = TempDir::new().unwrap();
-    let corpus = dir.path().join("corpus");
-    copy_dir(&tiny_corpus(), &corpus);
+    let (_dir, corpus) = editable_tiny_corpus();
     let (_idx, engine) = engine_for(&corpus);
     let index = engine.config().index.clone();
     let faqs = corpus.join("faqs/tiny.toml");
@@ -123,9 +116,7 @@ fn another_process_reindexing_is_picked_up_without_restart() {
 
 #[test]
 fn a_killed_reindex_leaves_the_previous_generation_serving() {
-    let dir = TempDir::new().unwrap();
-    let corpus = dir.path().join("corpus");
-    copy_dir(&tiny_corpus(), &corpus);
+    let (dir, corpus) = editable_tiny_corpus();
     // Enough documents that the build is still running when it is killed.
     let body = "第一条 企业可以申请研发费用补贴，具体办法由主管部门另行规定。\n".repeat(400);
     for i in 0..300 {
@@ -196,9 +187,7 @@ fn a_killed_reindex_leaves_the_previous_generation_serving() {
 
 #[test]
 fn an_index_made_by_an_older_text_analysis_is_rebuilt_on_open() {
-    let dir = TempDir::new().unwrap();
-    let corpus = dir.path().join("corpus");
-    copy_dir(&tiny_corpus(), &corpus);
+    let (_dir, corpus) = editable_tiny_corpus();
     let (_idx, engine) = engine_for(&corpus);
     let config = engine.config().clone();
     let (old, old_dir) = xiaoer::search::current_generation(&config.index).unwrap();

@@ -10,7 +10,7 @@ use xiaoer::channels::web::{WebState, app};
 use xiaoer::config::WebConfig;
 use xiaoer::desk::Role;
 
-use super::{desk_for, shipped_corpus};
+use super::{REPLY_KEYS, desk_for, shipped_corpus};
 
 pub(super) struct TestWeb {
     pub(super) _dir: tempfile::TempDir,
@@ -105,11 +105,14 @@ pub(super) async fn say(app: &Router, cookie: Option<&str>, text: &str) -> Resp 
     .await
 }
 
+/// A GET by a signed-in member of staff (`auth` is the `Authorization` header).
+pub(super) async fn staff_get(app: &Router, uri: &str, auth: &str) -> Resp {
+    call(app, "GET", uri, &[("authorization", auth)], None).await
+}
+
 /// The id of the first ticket in the queue a commissioner sees.
 pub(super) async fn first_ticket(app: &Router, auth: &str) -> u64 {
-    call(app, "GET", "/api/tickets", &[("authorization", auth)], None)
-        .await
-        .json["tickets"][0]["id"]
+    staff_get(app, "/api/tickets", auth).await.json["tickets"][0]["id"]
         .as_u64()
         .expect("a ticket in the queue")
 }
@@ -158,15 +161,7 @@ async fn an_investor_asks_is_handed_off_and_a_commissioner_takes_over() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.json["state"], "bot");
     assert_eq!(r.json["reply"]["kind"], "answer");
-    for key in [
-        "question",
-        "kind",
-        "text",
-        "confidence",
-        "reason",
-        "sources",
-        "options",
-    ] {
+    for key in REPLY_KEYS {
         assert!(r.json["reply"].get(key).is_some(), "reply.{key}");
     }
     let cookie = session_cookie(&r);
@@ -178,14 +173,7 @@ async fn an_investor_asks_is_handed_off_and_a_commissioner_takes_over() {
     assert_eq!(r.json["conversation"], conversation.as_str());
 
     let auth = bearer(&w.commissioner);
-    let q = call(
-        &w.app,
-        "GET",
-        "/api/tickets",
-        &[("authorization", &auth)],
-        None,
-    )
-    .await;
+    let q = staff_get(&w.app, "/api/tickets", &auth).await;
     assert_eq!(q.status, StatusCode::OK);
     let id = q.json["tickets"][0]["id"].as_u64().unwrap();
     assert_eq!(
@@ -241,14 +229,7 @@ async fn an_investor_asks_is_handed_off_and_a_commissioner_takes_over() {
     .await;
     assert!(none.json["messages"].as_array().unwrap().is_empty());
 
-    let detail = call(
-        &w.app,
-        "GET",
-        &format!("/api/tickets/{id}"),
-        &[("authorization", &auth)],
-        None,
-    )
-    .await;
+    let detail = staff_get(&w.app, &format!("/api/tickets/{id}"), &auth).await;
     assert!(detail.json["messages"].as_array().unwrap().len() >= 5);
 
     let hb = act(&w.app, &auth, id, "handback", None).await;
@@ -316,14 +297,7 @@ async fn release_close_cancel_and_feedback() {
     )
     .await;
     assert_eq!(f.status, StatusCode::OK);
-    let stats = call(
-        &w.app,
-        "GET",
-        "/api/admin/stats",
-        &[("authorization", &bearer(&w.admin))],
-        None,
-    )
-    .await;
+    let stats = staff_get(&w.app, "/api/admin/stats", &bearer(&w.admin)).await;
     assert_eq!(stats.json["thumbs_up"], 1);
 }
 

@@ -76,14 +76,7 @@ async fn staff_and_admin_routes_need_the_right_role() {
             "{m} {uri} as a commissioner"
         );
     }
-    let r = call(
-        &w.app,
-        "GET",
-        "/api/admin/stats",
-        &[("authorization", &bearer(&w.admin))],
-        None,
-    )
-    .await;
+    let r = staff_get(&w.app, "/api/admin/stats", &bearer(&w.admin)).await;
     assert_eq!(r.status, StatusCode::OK);
     // The console signs in with the token and then uses an HttpOnly cookie.
     let login = call(
@@ -134,14 +127,7 @@ async fn admin_reindexes_reads_unanswered_and_drafts_a_faq() {
     assert_eq!(r.json["ok"], true, "{}", r.text);
     assert!(r.json["faqs"].as_u64().unwrap() >= 250);
     say(&w.app, None, "明天无锡会下雨吗").await;
-    let u = call(
-        &w.app,
-        "GET",
-        "/api/admin/unanswered",
-        &[("authorization", &admin)],
-        None,
-    )
-    .await;
+    let u = staff_get(&w.app, "/api/admin/unanswered", &admin).await;
     assert_eq!(u.json["groups"][0]["count"], 1);
     let d = call(&w.app, "POST", "/api/admin/drafts", &[("authorization", &admin)], Some(serde_json::json!({"question": "明天无锡会下雨吗", "alternatives": ["无锡天气"], "answer": "天气请查询气象台。"}))).await;
     assert_eq!(d.status, StatusCode::OK, "{}", d.text);

@@ -2,10 +2,7 @@
 
 use super::*;
 
-pub(super) async fn reindex(
-    State(state): State<AppState>,
-    AdminUser(me): AdminUser,
-) -> Result<Json<serde_json::Value>, ApiError> {
+pub(super) async fn reindex(State(state): State<AppState>, AdminUser(me): AdminUser) -> ApiResult {
     let desk = state.desk.clone();
     blocking(move || {
         tracing::info!(admin = %me.name, "re-index requested");
@@ -31,18 +28,12 @@ pub(super) async fn reindex(
     .await
 }
 
-pub(super) async fn unanswered(
-    State(state): State<AppState>,
-    _: AdminUser,
-) -> Result<Json<serde_json::Value>, ApiError> {
+pub(super) async fn unanswered(State(state): State<AppState>, _: AdminUser) -> ApiResult {
     let desk = state.desk.clone();
     blocking(move || Ok(Json(serde_json::json!({ "groups": desk.unanswered()? })))).await
 }
 
-pub(super) async fn stats(
-    State(state): State<AppState>,
-    _: AdminUser,
-) -> Result<Json<serde_json::Value>, ApiError> {
+pub(super) async fn stats(State(state): State<AppState>, _: AdminUser) -> ApiResult {
     let desk = state.desk.clone();
     blocking(move || {
         Ok(Json(
@@ -66,7 +57,7 @@ pub(super) async fn draft_faq(
     State(state): State<AppState>,
     AdminUser(me): AdminUser,
     Json(d): Json<Draft>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> ApiResult {
     if d.question.trim().is_empty() || d.answer.trim().is_empty() {
         return Err(ApiError::BadRequest(
             "a draft needs a question and an answer".into(),

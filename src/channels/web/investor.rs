@@ -22,6 +22,20 @@ pub(super) async fn session_chat(
     Ok(state.desk.session_chat(&token)?)
 }
 
+/// The desk's conversation id for a web chat.
+fn conversation_of(chat: &str) -> String {
+    format!("{WEB}:{chat}")
+}
+
+/// The conversation of the investor whose session cookie came with the request; for the
+/// routes that make no sense without one.
+async fn session_conversation(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+    let chat = session_chat(state, headers)
+        .await?
+        .ok_or(ApiError::NotFound("conversation".into()))?;
+    Ok(conversation_of(&chat))
+}
+
 pub(super) async fn post_message(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
@@ -87,7 +101,7 @@ pub(super) async fn get_messages(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<After>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> ApiResult {
     let Some(chat) = session_chat(&state, &headers).await? else {
         return Ok(Json(
             serde_json::json!({"conversation": null, "state": "bot", "messages": []}),
@@ -95,7 +109,7 @@ pub(super) async fn get_messages(
     };
     let desk = state.desk.clone();
     blocking(move || {
-        let id = format!("{WEB}:{chat}");
+        let id = conversation_of(&chat);
         let state = desk
             .conversation(&id)?
             .map(|c| c.owner.state())
@@ -118,28 +132,21 @@ pub(super) async fn post_feedback(
     State(state): State<AppState>,
     headers: HeaderMap,
     Json(f): Json<Feedback>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let chat = session_chat(&state, &headers)
-        .await?
-        .ok_or(ApiError::NotFound("conversation".into()))?;
+) -> ApiResult {
+    let id = session_conversation(&state, &headers).await?;
     let desk = state.desk.clone();
     blocking(move || {
-        desk.feedback(&format!("{WEB}:{chat}"), f.seq, f.vote)?;
+        desk.feedback(&id, f.seq, f.vote)?;
         Ok(Json(serde_json::json!({"ok": true})))
     })
     .await
 }
 
-pub(super) async fn post_cancel(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let chat = session_chat(&state, &headers)
-        .await?
-        .ok_or(ApiError::NotFound("conversation".into()))?;
+pub(super) async fn post_cancel(State(state): State<AppState>, headers: HeaderMap) -> ApiResult {
+    let id = session_conversation(&state, &headers).await?;
     let desk = state.desk.clone();
     blocking(move || {
-        let t = desk.cancel(&format!("{WEB}:{chat}"))?;
+        let t = desk.cancel(&id)?;
         Ok(Json(
             serde_json::json!({"cancelled": t.is_some(), "state": "bot"}),
         ))
@@ -152,10 +159,7 @@ pub(super) async fn investor_events(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let chat = session_chat(&state, &headers)
-        .await?
-        .ok_or(ApiError::NotFound("conversation".into()))?;
-    let id = format!("{WEB}:{chat}");
+    let id = session_conversation(&state, &headers).await?;
     let stream = BroadcastStream::new(state.desk.subscribe()).filter_map(move |e| match e {
         Ok(e) if e.conversation == id => Some(Ok(Event::default().event("message").data(e.kind))),
         // A lagging receiver missed events: tell the page to refresh everything.

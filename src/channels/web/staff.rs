@@ -79,7 +79,7 @@ pub(super) async fn me(StaffUser(a): StaffUser) -> Json<serde_json::Value> {
 pub(super) async fn list_tickets(
     State(state): State<AppState>,
     StaffUser(me): StaffUser,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> ApiResult {
     let desk = state.desk.clone();
     blocking(move || {
         let now = desk.now();
@@ -107,7 +107,7 @@ pub(super) async fn get_ticket(
     State(state): State<AppState>,
     _: StaffUser,
     Path(id): Path<u64>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> ApiResult {
     let desk = state.desk.clone();
     blocking(move || {
         let t = desk.ticket(id)?;
@@ -125,7 +125,7 @@ pub(super) async fn ticket_action(
     me: StaffAccount,
     id: u64,
     action: fn(&Desk, u64, &str) -> Result<crate::desk::Ticket, crate::desk::DeskError>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> ApiResult {
     let desk = state.desk.clone();
     blocking(move || {
         Ok(Json(
@@ -177,7 +177,7 @@ pub(super) async fn reply(
     StaffUser(me): StaffUser,
     Path(id): Path<u64>,
     Json(b): Json<ReplyBody>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> ApiResult {
     if b.text.chars().count() > 4000 {
         return Err(ApiError::TooLarge(
             "a reply is at most 4000 characters".into(),
