@@ -139,13 +139,13 @@ fn bench_shipped(c: &mut Criterion) {
 
 fn bench_tokenizer(c: &mut Criterion) {
     let corpus = xiaoer::corpus::load(&root().join("corpus")).unwrap();
-    let text: String = corpus
+    let passages: Vec<&str> = corpus
         .policies
         .iter()
         .flat_map(|p| p.passages.iter().map(|x| x.text.as_str()))
         .chain(corpus.faqs.iter().map(|f| f.answer.as_str()))
-        .collect::<Vec<_>>()
-        .join("\n");
+        .collect();
+    let text = passages.join("\n");
     let analyzer = xiaoer::text::Analyzer::new(&corpus.dictionary);
     let mut g = c.benchmark_group("tokenize");
     g.throughput(Throughput::Bytes(text.len() as u64));
@@ -171,30 +171,60 @@ fn bench_tokenizer(c: &mut Criterion) {
         return;
     }
     // The two groups above run minutes apart, and this VM's speed drifts between them;
-    // timing the two alternately, round by round, gives a steadier ratio.
+    // timing the two alternately, round by round, gives a steadier ratio. Besides the
+    // whole text: each passage on its own (as indexing sees them), and the text's
+    // Chinese and English parts apart, since the two cost jieba and us differently.
+    let chinese: String = text
+        .chars()
+        .filter(|c| !c.is_ascii_alphanumeric())
+        .collect();
+    let english: String = text.chars().filter(char::is_ascii).collect();
+    alternate(&analyzer, "shipped text", &[&text]);
+    alternate(&analyzer, "shipped text, passage by passage", &passages);
+    alternate(
+        &analyzer,
+        "its Chinese (ASCII letters and digits removed)",
+        &[&chinese],
+    );
+    alternate(&analyzer, "its English (non-ASCII removed)", &[&english]);
+}
+
+/// Times bare jieba-rs and our tokenizer alternately over `texts`, 200 rounds, and
+/// prints the medians and the median of the per-round ratios.
+fn alternate(analyzer: &xiaoer::text::Analyzer, label: &str, texts: &[&str]) {
+    use tantivy::tokenizer::{TokenStream, Tokenizer};
     let mut tokenizer = xiaoer::text::JiebaTokenizer::new(analyzer.clone());
-    let (mut bare, mut ours) = (Vec::new(), Vec::new());
+    let (mut bare, mut ours, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..200 {
         let started = Instant::now();
-        black_box(analyzer.jieba().cut_for_search(&text, true).len());
-        bare.push(started.elapsed());
-        let started = Instant::now();
-        let mut stream = tantivy::tokenizer::Tokenizer::token_stream(&mut tokenizer, &text);
-        let mut n = 0;
-        while tantivy::tokenizer::TokenStream::advance(&mut stream) {
-            n += tantivy::tokenizer::TokenStream::token(&stream).text.len();
+        for text in texts {
+            black_box(analyzer.jieba().cut_for_search(text, true).len());
         }
-        black_box(n);
-        ours.push(started.elapsed());
+        let b = started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        for text in texts {
+            let mut stream = tokenizer.token_stream(text);
+            let mut n = 0;
+            while stream.advance() {
+                n += stream.token().text.len();
+            }
+            black_box(n);
+        }
+        let o = started.elapsed().as_secs_f64();
+        bare.push(b);
+        ours.push(o);
+        ratios.push(o / b);
     }
-    bare.sort();
-    ours.sort();
-    let (b, o) = (bare[100], ours[100]);
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
     println!(
-        "tokenize/alternating, 200 rounds: median bare jieba-rs {:.2} ms, xiaoer {:.2} ms (+{:.0}%)",
-        b.as_secs_f64() * 1e3,
-        o.as_secs_f64() * 1e3,
-        (o.as_secs_f64() / b.as_secs_f64() - 1.0) * 100.0
+        "tokenize/alternating, {label}, {} KB, 200 rounds: median bare jieba-rs {:.2} ms, xiaoer {:.2} ms; median ratio {:+.1}%",
+        texts.iter().map(|t| t.len()).sum::<usize>() / 1000,
+        median(&mut bare) * 1e3,
+        median(&mut ours) * 1e3,
+        (median(&mut ratios) - 1.0) * 100.0
     );
 }
 

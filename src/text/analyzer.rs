@@ -9,6 +9,7 @@ use std::sync::Arc;
 use jieba_rs::Jieba;
 use rust_stemmers::{Algorithm, Stemmer};
 
+use super::cut::{AsciiWordStarts, Cut};
 use super::dict::Dictionary;
 use super::normalize::{is_han, normalize, normalize_cow};
 use super::stopwords::Stopwords;
@@ -38,6 +39,8 @@ pub struct Analyzer {
 
 struct Inner {
     jieba: Jieba,
+    /// Where a user-dictionary word may start in ASCII text (see `cut`).
+    word_starts: AsciiWordStarts,
     stemmer: Stemmer,
     synonyms: Synonyms,
 }
@@ -53,8 +56,10 @@ impl Analyzer {
     /// synonym table. Costs ~130 ms: do it once per process.
     pub fn new(dict: &Dictionary) -> Analyzer {
         let mut jieba = Jieba::new();
+        let mut added: Vec<String> = Vec::new();
         for word in &dict.words {
             jieba.add_word(&word.word, word.freq, word.tag.as_deref());
+            added.push(word.word.clone());
         }
         // Every Chinese synonym must be one token, or the group could not find it.
         for group in &dict.synonym_groups {
@@ -63,13 +68,16 @@ impl Analyzer {
                     let w = normalize(w);
                     if !jieba.has_word(&w) {
                         jieba.add_word(&w, None, None);
+                        added.push(w);
                     }
                 }
             }
         }
+        let word_starts = AsciiWordStarts::new(added.iter().map(String::as_str));
         let stemmer = Stemmer::create(Algorithm::English);
         let bare = Inner {
             jieba,
+            word_starts,
             stemmer,
             synonyms: Synonyms::default(),
         };
@@ -94,7 +102,7 @@ impl Analyzer {
     }
 
     /// jieba's search-mode cut of already-normalised text, for the tantivy tokenizer.
-    pub(super) fn cut<'a>(&self, normalized: &'a str) -> Vec<jieba_rs::Token<'a>> {
+    pub(super) fn cut<'a>(&'a self, normalized: &'a str) -> Cut<'a> {
         self.inner.cut(normalized)
     }
 
@@ -198,17 +206,16 @@ impl Inner {
     /// (no copy needed), `Owned` when it was transformed (stemmed).
     fn for_each_term_in(&self, normalized: &str, mut f: impl FnMut(TermText<'_>, usize, usize)) {
         let stopwords = Stopwords::get();
-        for token in self.cut(normalized) {
-            self.with_term(token.word, stopwords, |term| {
-                f(term, token.byte_start, token.byte_end)
-            });
+        for piece in self.cut(normalized) {
+            let to = piece.from + piece.word.len();
+            self.with_term(piece.word, stopwords, |term| f(term, piece.from, to));
         }
     }
 
     /// jieba's search-mode cut (words and their dictionary sub-words), HMM on for words
-    /// the dictionary lacks.
-    fn cut<'a>(&self, normalized: &'a str) -> Vec<jieba_rs::Token<'a>> {
-        self.jieba.cut_for_search(normalized, true)
+    /// the dictionary lacks; long English runs cut without jieba, to the same tokens.
+    fn cut<'a>(&'a self, normalized: &'a str) -> Cut<'a> {
+        Cut::new(&self.jieba, &self.word_starts, normalized)
     }
 
     /// Hands `f` the term a jieba token stands for: the word itself, or its stem for an

@@ -3,6 +3,7 @@
 
 mod analyzer;
 mod bigram;
+mod cut;
 pub mod dict;
 mod normalize;
 mod script;

@@ -31,17 +31,33 @@ pub fn normalize_into(text: &str, out: &mut String) -> bool {
     let bytes = text.as_bytes();
     let script = Script::get();
     // Copy unchanged runs in bulk and decode only at the kinds of byte that may start a
-    // character needing a fold. A Han character (lead byte E3–E9) is decoded and looked
-    // up in one bit table, then skipped whole.
+    // character needing a fold. A Han character is looked up in one bit table, then
+    // skipped whole.
     let mut run_start = 0;
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
+        // The bulk of Chinese text: a CJK Unified Ideograph (lead byte E4–E9; UTF-8 is
+        // valid, so two continuation bytes follow) that is not traditional.
+        if (0xE4..=0xE9).contains(&b) {
+            if let Some(folded) = script.simplified_utf8(b, bytes[i + 1], bytes[i + 2]) {
+                splice(
+                    out,
+                    &text[run_start..i],
+                    folded.encode_utf8(&mut [0; 4]),
+                    text.len(),
+                );
+                run_start = i + 3;
+            }
+            i += 3;
+            continue;
+        }
         if !MAY_FOLD[b as usize] {
             i += 1;
             continue;
         }
-        if let (0xE3..=0xE9, Some(&b1), Some(&b2)) = (b, bytes.get(i + 1), bytes.get(i + 2)) {
+        // U+3000–U+3FFF: the ideographic space, CJK punctuation, CJK Extension A.
+        if let (0xE3, Some(&b1), Some(&b2)) = (b, bytes.get(i + 1), bytes.get(i + 2)) {
             let c =
                 (u32::from(b & 0x0F) << 12) | (u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F);
             let folded = match c {

@@ -7,8 +7,9 @@ use std::sync::OnceLock;
 /// Which characters of the Basic Multilingual Plane fold, and to what. Built once from
 /// fast2s's character table; looked up for every Han character normalised.
 pub struct Script {
-    /// A bit per character: set for a traditional form that has a simplified one.
-    traditional: Vec<u64>,
+    /// A bit per character: set for a traditional form that has a simplified one. A
+    /// fixed-size array, so that indexing it by a 10-bit row needs no bounds check.
+    traditional: Box<[u64; 0x1_0000 / 64]>,
     /// The simplified form, for characters whose bit is set (0 elsewhere).
     simplified: Vec<u16>,
 }
@@ -25,7 +26,7 @@ impl Script {
     }
 
     fn build() -> Script {
-        let mut traditional = vec![0u64; 0x1_0000 / 64];
+        let mut traditional = Box::new([0u64; 0x1_0000 / 64]);
         let mut simplified = vec![0u16; 0x1_0000];
         let mut buf = [0u8; 4];
         for c in HAN_RANGES.into_iter().flatten().filter_map(char::from_u32) {
@@ -55,6 +56,19 @@ impl Script {
         if c >= 0x1_0000 || self.traditional[c / 64] & (1 << (c % 64)) == 0 {
             return None;
         }
+        char::from_u32(u32::from(self.simplified[c]))
+    }
+
+    /// `simplified` for the character of three UTF-8 bytes `b0 b1 b2`, without decoding
+    /// it first: the lead byte and the second give the row of 64 characters, the third
+    /// the bit. Runs for every Han character of every text indexed.
+    #[inline(always)]
+    pub fn simplified_utf8(&self, b0: u8, b1: u8, b2: u8) -> Option<char> {
+        let row = (usize::from(b0 & 0x0F) << 6) | usize::from(b1 & 0x3F);
+        if self.traditional[row] & (1 << (b2 & 0x3F)) == 0 {
+            return None;
+        }
+        let c = (row << 6) | usize::from(b2 & 0x3F);
         char::from_u32(u32::from(self.simplified[c]))
     }
 }

@@ -3,6 +3,7 @@
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
 use super::analyzer::{Analyzer, TermText};
+use super::cut::Cut;
 use super::normalize::normalize_into;
 use super::stopwords::Stopwords;
 
@@ -21,6 +22,9 @@ pub struct JiebaTokenizer {
     /// The normalised text when it differs from the input: reused from text to text, so
     /// that a long text does not cost a fresh allocation (and its page faults) each time.
     buffer: String,
+    /// The token the stream hands out, kept with its text's allocation from stream to
+    /// stream, as tantivy's own tokenizers do.
+    token: Token,
 }
 
 impl Clone for JiebaTokenizer {
@@ -34,6 +38,7 @@ impl JiebaTokenizer {
         JiebaTokenizer {
             analyzer,
             buffer: String::new(),
+            token: Token::default(),
         }
     }
 }
@@ -44,16 +49,21 @@ pub struct JiebaTokenStream<'a> {
     analyzer: &'a Analyzer,
     stopwords: &'static Stopwords,
     /// jieba's cut, not yet looked at.
-    tokens: std::vec::IntoIter<jieba_rs::Token<'a>>,
+    tokens: Cut<'a>,
     position: usize,
-    token: Token,
+    token: &'a mut Token,
 }
 
 impl Tokenizer for JiebaTokenizer {
     type TokenStream<'a> = JiebaTokenStream<'a>;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> JiebaTokenStream<'a> {
-        let JiebaTokenizer { analyzer, buffer } = self;
+        let JiebaTokenizer {
+            analyzer,
+            buffer,
+            token,
+        } = self;
+        token.reset();
         if buffer.capacity() > BUFFER_KEPT {
             *buffer = String::new();
         }
@@ -65,27 +75,27 @@ impl Tokenizer for JiebaTokenizer {
         JiebaTokenStream {
             analyzer,
             stopwords: Stopwords::get(),
-            tokens: analyzer.cut(normalized).into_iter(),
+            tokens: analyzer.cut(normalized),
             position: 0,
-            token: Token::default(),
+            token,
         }
     }
 }
 
 impl TokenStream for JiebaTokenStream<'_> {
     fn advance(&mut self) -> bool {
-        for t in self.tokens.by_ref() {
+        for piece in self.tokens.by_ref() {
             let text = &mut self.token.text;
-            let kept = self.analyzer.with_term(t.word, self.stopwords, |term| {
+            let kept = self.analyzer.with_term(piece.word, self.stopwords, |term| {
                 text.clear();
                 text.push_str(match term {
-                    TermText::Slice => t.word,
+                    TermText::Slice => piece.word,
                     TermText::Owned(stem) => stem,
                 });
             });
             if kept {
-                self.token.offset_from = t.byte_start;
-                self.token.offset_to = t.byte_end;
+                self.token.offset_from = piece.from;
+                self.token.offset_to = piece.from + piece.word.len();
                 self.token.position = self.position;
                 self.token.position_length = 1;
                 self.position += 1;
@@ -96,11 +106,11 @@ impl TokenStream for JiebaTokenStream<'_> {
     }
 
     fn token(&self) -> &Token {
-        &self.token
+        self.token
     }
 
     fn token_mut(&mut self) -> &mut Token {
-        &mut self.token
+        self.token
     }
 }
 

@@ -1,0 +1,512 @@
+//! jieba's search-mode cut of normalised text, token for token, with long runs of plain
+//! ASCII (English sentences, figures, web addresses) cut here instead of by jieba.
+//!
+//! Why: jieba walks ASCII a character at a time through its dictionary trie and its HMM
+//! code, so on our corpus it spends about a quarter of its time on the seventh of the
+//! bytes that are English. For ASCII that holds no dictionary word, what jieba does
+//! reduces to a few fixed rules (below), which are cheap to apply directly. The output
+//! is the same token sequence; `tests::matches_jieba_*` hold it to that.
+
+use std::ops::Range;
+
+use jieba_rs::Jieba;
+
+/// One token of the cut: the word and its byte offset in the cut text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Piece<'a> {
+    pub word: &'a str,
+    pub from: usize,
+}
+
+/// ASCII runs shorter than this (after trimming to word boundaries) stay with jieba:
+/// each run cut here splits jieba's input, and a split costs about what jieba spends on
+/// a dozen ASCII characters.
+const MIN_ISLAND: usize = 16;
+
+/// Which pairs of ASCII bytes start a word of the jieba dictionary (as added from the
+/// user dictionary; jieba's built-in dictionary holds no ASCII word without `+`, `#`
+/// or `&`, which `is_plain_block` rules out anyway). A run holding such a pair is left
+/// to jieba, whose dictionary may keep it whole.
+#[derive(Debug, Clone)]
+pub struct AsciiWordStarts {
+    /// A bit per pair `(first << 7) | second`.
+    pairs: Box<[u64; 256]>,
+    /// Whether any bit is set (most dictionaries have no ASCII word).
+    any: bool,
+}
+
+impl AsciiWordStarts {
+    /// From every word added to jieba beyond its built-in dictionary.
+    pub fn new<'w>(words: impl IntoIterator<Item = &'w str>) -> AsciiWordStarts {
+        let mut pairs = Box::new([0u64; 256]);
+        let mut any = false;
+        for word in words {
+            if let [b0, b1, ..] = *word.as_bytes()
+                && b0.is_ascii()
+                && b1.is_ascii()
+            {
+                let pair = (usize::from(b0) << 7) | usize::from(b1);
+                pairs[pair / 64] |= 1 << (pair % 64);
+                any = true;
+            }
+        }
+        AsciiWordStarts { pairs, any }
+    }
+
+    /// May a dictionary word start somewhere in this ASCII block?
+    #[inline]
+    fn any_in(&self, block: &[u8]) -> bool {
+        self.any
+            && block.windows(2).any(|w| {
+                let pair = (usize::from(w[0] & 0x7F) << 7) | usize::from(w[1] & 0x7F);
+                self.pairs[pair / 64] & (1 << (pair % 64)) != 0
+            })
+    }
+}
+
+/// The cut of one normalised text, handed out a token at a time.
+pub struct Cut<'a> {
+    jieba: &'a Jieba,
+    word_starts: &'a AsciiWordStarts,
+    text: &'a str,
+    /// What jieba cut from `text[jieba_base..]`, not yet handed out.
+    jieba_tokens: std::vec::IntoIter<jieba_rs::Token<'a>>,
+    jieba_base: usize,
+    /// The ASCII run after jieba's part, cut here, and how many of it were handed out.
+    island: Vec<Piece<'a>>,
+    island_next: usize,
+    /// Where the text not yet cut begins.
+    rest: usize,
+}
+
+impl<'a> Cut<'a> {
+    pub fn new(jieba: &'a Jieba, word_starts: &'a AsciiWordStarts, text: &'a str) -> Cut<'a> {
+        Cut {
+            jieba,
+            word_starts,
+            text,
+            jieba_tokens: Vec::new().into_iter(),
+            jieba_base: 0,
+            island: Vec::new(),
+            island_next: 0,
+            rest: 0,
+        }
+    }
+
+    /// Cuts the next stretch: the text up to the next ASCII island goes to jieba, the
+    /// island is cut here. False when the text is used up.
+    fn cut_next_stretch(&mut self) -> bool {
+        let (text, rest) = (self.text, self.rest);
+        if rest >= text.len() {
+            return false;
+        }
+        let island = find_island(text.as_bytes(), rest);
+        let jieba_end = island.as_ref().map_or(text.len(), |r| r.start);
+        if jieba_end > rest {
+            self.jieba_tokens = self
+                .jieba
+                .cut_for_search(&text[rest..jieba_end], true)
+                .into_iter();
+            self.jieba_base = rest;
+        }
+        self.island.clear();
+        self.island_next = 0;
+        match island {
+            Some(range) => {
+                self.rest = range.end;
+                cut_island(self.jieba, self.word_starts, text, range, &mut self.island);
+            }
+            None => self.rest = text.len(),
+        }
+        true
+    }
+}
+
+impl<'a> Iterator for Cut<'a> {
+    type Item = Piece<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Piece<'a>> {
+        loop {
+            if let Some(t) = self.jieba_tokens.next() {
+                return Some(Piece {
+                    word: t.word,
+                    from: self.jieba_base + t.byte_start,
+                });
+            }
+            if let Some(&piece) = self.island.get(self.island_next) {
+                self.island_next += 1;
+                return Some(piece);
+            }
+            if !self.cut_next_stretch() {
+                return None;
+            }
+        }
+    }
+}
+
+/// What jieba makes of a byte: a separator it hands out alone, or part of a block (a
+/// run it segments), and of which kind. Non-ASCII bytes count as block bytes: they may
+/// belong to a Han character, which joins adjacent ASCII into its block.
+const SEPARATOR: u8 = 0;
+const ALPHANUMERIC: u8 = 1;
+/// `.`, `_`, `-`: join alphanumerics into one word.
+const CONNECTOR: u8 = 2;
+const PERCENT: u8 = 4;
+/// `+`, `#`, `&`: found only in jieba's built-in ASCII words (`c++`, `c#`, `AT&T`).
+const IN_DICTIONARY_WORDS: u8 = 8;
+const NON_ASCII: u8 = 16;
+
+const CLASS: [u8; 256] = {
+    let mut class = [SEPARATOR; 256];
+    let mut b = 0;
+    while b < 256 {
+        class[b] = match b as u8 {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => ALPHANUMERIC,
+            b'.' | b'_' | b'-' => CONNECTOR,
+            b'%' => PERCENT,
+            b'+' | b'#' | b'&' => IN_DICTIONARY_WORDS,
+            0x80.. => NON_ASCII,
+            _ => SEPARATOR,
+        };
+        b += 1;
+    }
+    class
+};
+
+#[inline]
+fn is_block_byte(b: u8) -> bool {
+    CLASS[usize::from(b)] != SEPARATOR
+}
+
+/// The next ASCII island at or after `from`: a run of ASCII bytes that starts and ends
+/// where jieba's blocks do (at a separator, or at the text's ends) and is at least
+/// `MIN_ISLAND` long. Non-ASCII text is skipped eight bytes at a time.
+fn find_island(bytes: &[u8], from: usize) -> Option<Range<usize>> {
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+    let mut i = from;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        if word & HIGH_BITS != 0 {
+            i += 8;
+            continue;
+        }
+        // Every run of 15 or more ASCII bytes holds one of these eight-byte chunks.
+        let mut start = i;
+        while start > from && bytes[start - 1] < 0x80 {
+            start -= 1;
+        }
+        let mut end = i + 8;
+        while let Some(chunk) = bytes.get(end..end + 8) {
+            if u64::from_le_bytes(chunk.try_into().expect("eight bytes")) & HIGH_BITS != 0 {
+                break;
+            }
+            end += 8;
+        }
+        while end < bytes.len() && bytes[end] < 0x80 {
+            end += 1;
+        }
+        if let Some(island) = trim_to_blocks(bytes, start..end)
+            && island.len() >= MIN_ISLAND
+        {
+            return Some(island);
+        }
+        i = end;
+    }
+    None
+}
+
+/// The part of ASCII run `run` that jieba would cut the same way on its own: from its
+/// first separator to just past its last one, except at the text's ends, because the
+/// ASCII next to a Han character is in that character's block.
+fn trim_to_blocks(bytes: &[u8], run: Range<usize>) -> Option<Range<usize>> {
+    let at_block_start = |i: usize| i == 0 || !is_block_byte(bytes[i - 1]);
+    let start = if at_block_start(run.start) {
+        run.start
+    } else {
+        run.clone().find(|&i| !is_block_byte(bytes[i]))?
+    };
+    let end = if run.end == bytes.len() {
+        run.end
+    } else {
+        (start..run.end).rfind(|&i| !is_block_byte(bytes[i]))? + 1
+    };
+    (start < end).then_some(start..end)
+}
+
+/// Cuts ASCII island `range` of `text` into `out` as jieba's search mode would:
+/// separators alone (`\r\n` together), and each block by `cut_plain_block`, or by
+/// jieba when it may hold a dictionary word.
+fn cut_island<'a>(
+    jieba: &Jieba,
+    word_starts: &AsciiWordStarts,
+    text: &'a str,
+    range: Range<usize>,
+    out: &mut Vec<Piece<'a>>,
+) {
+    let bytes = text.as_bytes();
+    let mut i = range.start;
+    while i < range.end {
+        if !is_block_byte(bytes[i]) {
+            let len = if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+                2
+            } else {
+                1
+            };
+            out.push(Piece {
+                word: &text[i..i + len],
+                from: i,
+            });
+            i += len;
+            continue;
+        }
+        let start = i;
+        let mut kinds = 0;
+        while i < range.end && CLASS[usize::from(bytes[i])] != SEPARATOR {
+            kinds |= CLASS[usize::from(bytes[i])];
+            i += 1;
+        }
+        let block = &text[start..i];
+        if kinds & IN_DICTIONARY_WORDS != 0 || word_starts.any_in(block.as_bytes()) {
+            out.extend(
+                jieba
+                    .cut_for_search(block, true)
+                    .into_iter()
+                    .map(|t| Piece {
+                        word: t.word,
+                        from: start + t.byte_start,
+                    }),
+            );
+        } else if kinds == ALPHANUMERIC {
+            // The common case, a plain word: one token.
+            out.push(Piece {
+                word: block,
+                from: start,
+            });
+        } else {
+            cut_plain_block(block, start, out);
+        }
+    }
+}
+
+/// Cuts a block of ASCII letters, digits and `._%-` that holds no dictionary word, as
+/// jieba does: its route leaves every character single, so the whole block goes to its
+/// HMM step, which for non-Chinese text splits off alphanumeric runs (joined by one
+/// `.`, `_` or `-` between alphanumerics, and ending in an optional `%`) and hands out
+/// what lies between them as it is. Search mode then adds, before a word with those
+/// connectors, each part of two or more bytes with a letter in it.
+fn cut_plain_block<'a>(block: &'a str, base: usize, out: &mut Vec<Piece<'a>>) {
+    let bytes = block.as_bytes();
+    let mut push_word = |from: usize, to: usize| {
+        let word = &block[from..to];
+        if word.bytes().any(|b| CLASS[usize::from(b)] == CONNECTOR) {
+            let mut offset = from;
+            for part in word.split(['.', '_', '-']) {
+                if part.len() >= 2 && part.bytes().any(|b| b.is_ascii_alphabetic()) {
+                    out.push(Piece {
+                        word: part,
+                        from: base + offset,
+                    });
+                }
+                offset += part.len() + 1;
+            }
+        }
+        out.push(Piece {
+            word,
+            from: base + from,
+        });
+    };
+    let mut i = 0;
+    while i < bytes.len() {
+        let gap_start = i;
+        while i < bytes.len() && !bytes[i].is_ascii_alphanumeric() {
+            i += 1;
+        }
+        if i > gap_start {
+            push_word(gap_start, i);
+        }
+        if i < bytes.len() {
+            let word_start = i;
+            i = alphanumeric_word_end(bytes, i);
+            push_word(word_start, i);
+        }
+    }
+}
+
+/// The end of the alphanumeric word starting at `start`: alphanumeric runs joined by a
+/// single connector, then an optional `%`.
+fn alphanumeric_word_end(bytes: &[u8], start: usize) -> usize {
+    let mut end = start;
+    loop {
+        while end < bytes.len() && bytes[end].is_ascii_alphanumeric() {
+            end += 1;
+        }
+        match bytes.get(end..end + 2) {
+            Some([c, next])
+                if CLASS[usize::from(*c)] == CONNECTOR && next.is_ascii_alphanumeric() =>
+            {
+                end += 1
+            }
+            _ => break,
+        }
+    }
+    if bytes.get(end) == Some(&b'%') {
+        end += 1;
+    }
+    end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jieba_pieces<'a>(jieba: &Jieba, text: &'a str) -> Vec<Piece<'a>> {
+        jieba
+            .cut_for_search(text, true)
+            .into_iter()
+            .map(|t| Piece {
+                word: t.word,
+                from: t.byte_start,
+            })
+            .collect()
+    }
+
+    fn assert_matches_jieba(jieba: &Jieba, starts: &AsciiWordStarts, text: &str) {
+        let ours: Vec<Piece> = Cut::new(jieba, starts, text).collect();
+        assert_eq!(ours, jieba_pieces(jieba, text), "{text:?}");
+    }
+
+    #[test]
+    fn matches_jieba_on_mixed_sentences() {
+        let mut jieba = Jieba::new();
+        jieba.add_word("wuxi-ic", Some(2000), None);
+        let starts = AsciiWordStarts::new(["wuxi-ic"]);
+        for text in [
+            "",
+            "work permit",
+            "foreign-invested enterprises in wuxi can apply for the r&d super-deduction of 100% since 2023.",
+            "外资企业 work permits for foreign employees (category a) are valid for up to 5 years, see www.wuxi.gov.cn/zfxxgk/index.shtml 。",
+            "年2024 apply online at https://example.gov.cn/a_b/c-d.html?x=1&y=2 or call 0510-12345678\r\nthen visit 新吴区",
+            "c++ and c# developers, at&t, wuxi-ic park and wuxi-ic-park, v1.2.3-beta_4 -- ..x.. 50%% %50 a%b",
+            "   leading spaces and trailing dots...   ",
+            "the wuxi-ic industrial park is a national-level zone\r\n\r\nsecond paragraph",
+        ] {
+            assert_matches_jieba(&jieba, &starts, text);
+        }
+    }
+
+    #[test]
+    fn matches_jieba_on_every_short_string_of_tricky_bytes() {
+        // Every string of up to five of these bytes, inside a long English run so that
+        // it is cut here, not by jieba.
+        let jieba = Jieba::new();
+        let starts = AsciiWordStarts::new([]);
+        let alphabet = b"a1.-_%+ \r\n";
+        let mut text = Vec::new();
+        for len in 1..=5u32 {
+            for n in 0..alphabet.len().pow(len) {
+                text.clear();
+                text.extend_from_slice(b"the permit is ");
+                let mut k = n;
+                for _ in 0..len {
+                    text.push(alphabet[k % alphabet.len()]);
+                    k /= alphabet.len();
+                }
+                text.extend_from_slice(" for staff 外资".as_bytes());
+                let text = std::str::from_utf8(&text).unwrap();
+                assert_matches_jieba(&jieba, &starts, text);
+            }
+        }
+    }
+
+    #[test]
+    fn matches_jieba_on_the_shipped_corpus_and_public_data() {
+        // Every text of the shipped corpus, with its dictionary, and the Chinese, English
+        // and traditional texts of the public datasets beside the project when they are
+        // there (CI has them), cut both ways after normalisation.
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let corpus = crate::corpus::load(&root.join("corpus")).unwrap();
+        let analyzer = crate::text::Analyzer::new(&corpus.dictionary);
+        let mut texts: Vec<String> = corpus
+            .policies
+            .iter()
+            .flat_map(|p| p.passages.iter().map(|x| x.text.clone()))
+            .chain(corpus.faqs.iter().flat_map(|f| {
+                [&f.question, &f.answer]
+                    .into_iter()
+                    .chain(&f.alternatives)
+                    .cloned()
+            }))
+            .collect();
+        let data = root.join("../shared/data");
+        for file in [
+            "ncp_policy_qa/docs.jsonl",
+            "ncp_policy_qa/queries_dev.jsonl",
+            "taipei_gov_faq/faq.jsonl",
+        ] {
+            let Ok(lines) = std::fs::read_to_string(data.join(file)) else {
+                continue;
+            };
+            for line in lines.lines() {
+                let record: serde_json::Value = serde_json::from_str(line).unwrap();
+                let strings = record.as_object().into_iter().flat_map(|o| o.values());
+                texts.extend(strings.filter_map(|v| v.as_str().map(str::to_string)));
+            }
+        }
+        let mut tokens = 0;
+        for text in &texts {
+            let normalized = crate::text::normalize(text);
+            let ours: Vec<Piece> = analyzer.cut(&normalized).collect();
+            assert_eq!(
+                ours,
+                jieba_pieces(analyzer.jieba(), &normalized),
+                "{text:?}"
+            );
+            tokens += ours.len();
+        }
+        assert!(tokens > 100_000, "only {tokens} tokens compared");
+    }
+
+    #[test]
+    fn finds_islands_only_between_separators() {
+        let text = "外资企业2024 work permits are issued in wuxi 新吴区";
+        let island = find_island(text.as_bytes(), 0).unwrap();
+        assert_eq!(&text[island], " work permits are issued in wuxi ");
+        assert_eq!(find_island("外资 short 企业".as_bytes(), 0), None);
+        assert_eq!(
+            find_island("外资企业在无锡注册公司需要哪些材料".as_bytes(), 0),
+            None
+        );
+    }
+
+    #[test]
+    fn builtin_dictionary_has_no_short_plain_ascii_word() {
+        // `is_plain_block` relies on it: a plain ASCII block is cut without the
+        // dictionary. Two- and three-character strings of letters, digits and
+        // connectors cover the words most likely to appear in a new jieba release.
+        let jieba = Jieba::new();
+        let alphabet: Vec<char> = ('a'..='z')
+            .chain('0'..='9')
+            .chain(['.', '_', '-', '%'])
+            .collect();
+        let mut found = Vec::new();
+        for &a in &alphabet {
+            for &b in &alphabet {
+                let pair: String = [a, b].into_iter().collect();
+                if jieba.has_word(&pair) {
+                    found.push(pair.clone());
+                }
+                for &c in &alphabet {
+                    let triple = format!("{pair}{c}");
+                    if jieba.has_word(&triple) {
+                        found.push(triple);
+                    }
+                }
+            }
+        }
+        assert!(
+            found.is_empty(),
+            "plain ASCII words in jieba's dictionary: {found:?}"
+        );
+    }
+}
