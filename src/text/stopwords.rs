@@ -190,6 +190,8 @@ pub struct Stopwords {
     chars: Vec<CharBits>,
     /// Longer stopwords as their UTF-8 bytes packed into a `u128`, open addressing.
     table: Vec<u128>,
+    /// The byte length of the longest of them: a longer token needs no lookup.
+    longest: usize,
 }
 
 /// The bits of 64 consecutive characters.
@@ -239,7 +241,12 @@ impl Stopwords {
             }
             table[i] = key;
         }
-        Stopwords { chars, table }
+        let longest = STOPWORDS.iter().map(|w| w.len()).max().unwrap_or(0);
+        Stopwords {
+            chars,
+            table,
+            longest,
+        }
     }
 
     /// Is this jieba token a term: not whitespace, punctuation or a symbol, not a
@@ -307,7 +314,7 @@ impl Stopwords {
     /// Is `word`, of two or more characters and starting with character `c`, a stopword?
     #[inline]
     fn is_long_stopword(&self, c: usize, word: &str) -> bool {
-        if self.chars[c / 64].first & (1 << (c % 64)) == 0 || word.len() > 15 {
+        if self.chars[c / 64].first & (1 << (c % 64)) == 0 || word.len() > self.longest {
             return false;
         }
         let key = key(word);
