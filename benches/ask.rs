@@ -153,18 +153,11 @@ fn bench_tokenizer(c: &mut Criterion) {
     g.bench_function("bare jieba-rs cut_for_search", |b| {
         b.iter(|| black_box(analyzer.jieba().cut_for_search(&text, true).len()))
     });
-    // What indexing runs: our tokenizer through tantivy's TokenStream interface.
+    // What indexing runs: tantivy's `PostingsWriter::index_text` hands every term of a
+    // boxed token stream to a sink through `TokenStream::process`.
     g.bench_function("xiaoer tokenizer (tantivy TokenStream)", |b| {
-        use tantivy::tokenizer::{TokenStream, Tokenizer};
         let mut tokenizer = xiaoer::text::JiebaTokenizer::new(analyzer.clone());
-        b.iter(|| {
-            let mut stream = tokenizer.token_stream(&text);
-            let mut n = 0;
-            while stream.advance() {
-                n += stream.token().text.len();
-            }
-            black_box(n)
-        })
+        b.iter(|| black_box(tokenize(&mut tokenizer, &text, Pull::Process)))
     });
     g.finish();
     if !selected("tokenize/alternating") {
@@ -179,20 +172,51 @@ fn bench_tokenizer(c: &mut Criterion) {
         .filter(|c| !c.is_ascii_alphanumeric())
         .collect();
     let english: String = text.chars().filter(char::is_ascii).collect();
-    alternate(&analyzer, "shipped text", &[&text]);
-    alternate(&analyzer, "shipped text, passage by passage", &passages);
+    alternate(&analyzer, "shipped text", &[&text], Pull::Process);
     alternate(
         &analyzer,
-        "its Chinese (ASCII letters and digits removed)",
-        &[&chinese],
+        "shipped text, passage by passage",
+        &passages,
+        Pull::Process,
     );
-    alternate(&analyzer, "its English (non-ASCII removed)", &[&english]);
+    let label = "its Chinese (ASCII letters and digits removed)";
+    alternate(&analyzer, label, &[&chinese], Pull::Process);
+    let label = "its English (non-ASCII removed)";
+    alternate(&analyzer, label, &[&english], Pull::Process);
+    let label = "shipped text, pulled with advance()";
+    alternate(&analyzer, label, &[&text], Pull::Advance);
+}
+
+/// How the tokens are taken from the stream: as tantivy's indexer does, or one
+/// `advance()` call at a time, as a query parser or a token filter would.
+#[derive(Clone, Copy)]
+enum Pull {
+    Process,
+    Advance,
+}
+
+/// Tokenizes `text` and returns the total length of its terms.
+fn tokenize(tokenizer: &mut xiaoer::text::JiebaTokenizer, text: &str, pull: Pull) -> usize {
+    use tantivy::tokenizer::{TokenStream, Tokenizer};
+    let mut stream = tokenizer.token_stream(text);
+    let mut n = 0;
+    match pull {
+        Pull::Process => {
+            let boxed: &mut dyn TokenStream = &mut stream;
+            boxed.process(&mut |token| n += token.text.len());
+        }
+        Pull::Advance => {
+            while stream.advance() {
+                n += stream.token().text.len();
+            }
+        }
+    }
+    n
 }
 
 /// Times bare jieba-rs and our tokenizer alternately over `texts`, 200 rounds, and
 /// prints the medians and the median of the per-round ratios.
-fn alternate(analyzer: &xiaoer::text::Analyzer, label: &str, texts: &[&str]) {
-    use tantivy::tokenizer::{TokenStream, Tokenizer};
+fn alternate(analyzer: &xiaoer::text::Analyzer, label: &str, texts: &[&str], pull: Pull) {
     let mut tokenizer = xiaoer::text::JiebaTokenizer::new(analyzer.clone());
     let (mut bare, mut ours, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..200 {
@@ -203,12 +227,7 @@ fn alternate(analyzer: &xiaoer::text::Analyzer, label: &str, texts: &[&str]) {
         let b = started.elapsed().as_secs_f64();
         let started = Instant::now();
         for text in texts {
-            let mut stream = tokenizer.token_stream(text);
-            let mut n = 0;
-            while stream.advance() {
-                n += stream.token().text.len();
-            }
-            black_box(n);
+            black_box(tokenize(&mut tokenizer, text, pull));
         }
         let o = started.elapsed().as_secs_f64();
         bare.push(b);
