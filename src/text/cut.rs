@@ -23,10 +23,10 @@ pub struct Piece<'a> {
 /// a dozen ASCII characters.
 const MIN_ISLAND: usize = 16;
 
-/// Which pairs of ASCII bytes start a word of the jieba dictionary (as added from the
+/// Which pairs of ASCII bytes start a word added to the jieba dictionary (from the
 /// user dictionary; jieba's built-in dictionary holds no ASCII word without `+`, `#`
-/// or `&`, which `is_plain_block` rules out anyway). A run holding such a pair is left
-/// to jieba, whose dictionary may keep it whole.
+/// or `&`, and blocks with those go to jieba anyway). A block holding such a pair is
+/// left to jieba, whose dictionary may keep the word whole.
 #[derive(Debug, Clone)]
 pub struct AsciiWordStarts {
     /// A bit per pair `(first << 7) | second`.
@@ -397,24 +397,29 @@ mod tests {
 
     #[test]
     fn matches_jieba_on_every_short_string_of_tricky_bytes() {
-        // Every string of up to five of these bytes, inside a long English run so that
-        // it is cut here, not by jieba.
+        // Every string of up to five of these bytes, inside a long English run (cut
+        // here), glued to a Han character on either side, and at the text's ends.
         let jieba = Jieba::new();
         let starts = AsciiWordStarts::new([]);
         let alphabet = b"a1.-_%+ \r\n";
-        let mut text = Vec::new();
+        let mut tricky = Vec::new();
         for len in 1..=5u32 {
             for n in 0..alphabet.len().pow(len) {
-                text.clear();
-                text.extend_from_slice(b"the permit is ");
+                tricky.clear();
                 let mut k = n;
                 for _ in 0..len {
-                    text.push(alphabet[k % alphabet.len()]);
+                    tricky.push(alphabet[k % alphabet.len()]);
                     k /= alphabet.len();
                 }
-                text.extend_from_slice(" for staff 外资".as_bytes());
-                let text = std::str::from_utf8(&text).unwrap();
-                assert_matches_jieba(&jieba, &starts, text);
+                let tricky = std::str::from_utf8(&tricky).unwrap();
+                for text in [
+                    format!("the permit is {tricky} for staff 外资"),
+                    format!("外资{tricky} then permits for staff"),
+                    format!("permits for the staff of 外资 {tricky}外资"),
+                    format!("{tricky} and permits for the staff"),
+                ] {
+                    assert_matches_jieba(&jieba, &starts, &text);
+                }
             }
         }
     }
@@ -481,7 +486,7 @@ mod tests {
 
     #[test]
     fn builtin_dictionary_has_no_short_plain_ascii_word() {
-        // `is_plain_block` relies on it: a plain ASCII block is cut without the
+        // `cut_island` relies on it: a plain ASCII block is cut without the
         // dictionary. Two- and three-character strings of letters, digits and
         // connectors cover the words most likely to appear in a new jieba release.
         let jieba = Jieba::new();
