@@ -37,10 +37,15 @@ pub fn normalize_into(text: &str, out: &mut String) -> bool {
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        // The bulk of Chinese text: a CJK Unified Ideograph (lead byte E4–E9; UTF-8 is
-        // valid, so two continuation bytes follow) that is not traditional.
-        if (0xE4..=0xE9).contains(&b) {
-            if let Some(folded) = script.simplified_utf8(b, bytes[i + 1], bytes[i + 2]) {
+        // Lead bytes E3–E9 (UTF-8 is valid, so two continuation bytes follow): the CJK
+        // Unified Ideographs that are the bulk of a Chinese text, Extension A, CJK
+        // punctuation and the ideographic space. One table test each.
+        if let [lead @ 0xE3..=0xE9, b1, b2, ..] = bytes[i..] {
+            let folded = match (lead, b1, b2) {
+                (0xE3, 0x80, 0x80) => Some(' '),
+                _ => script.simplified_utf8(lead, b1, b2),
+            };
+            if let Some(folded) = folded {
                 splice(
                     out,
                     &text[run_start..i],
@@ -54,26 +59,6 @@ pub fn normalize_into(text: &str, out: &mut String) -> bool {
         }
         if !MAY_FOLD[b as usize] {
             i += 1;
-            continue;
-        }
-        // U+3000–U+3FFF: the ideographic space, CJK punctuation, CJK Extension A.
-        if let (0xE3, Some(&b1), Some(&b2)) = (b, bytes.get(i + 1), bytes.get(i + 2)) {
-            let c =
-                (u32::from(b & 0x0F) << 12) | (u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F);
-            let folded = match c {
-                0x3000 => Some(' '),
-                _ => script.simplified(c),
-            };
-            if let Some(folded) = folded {
-                splice(
-                    out,
-                    &text[run_start..i],
-                    folded.encode_utf8(&mut [0; 4]),
-                    text.len(),
-                );
-                run_start = i + 3;
-            }
-            i += 3;
             continue;
         }
         if !needs_decoding(bytes, i) {
@@ -105,16 +90,15 @@ fn splice(out: &mut String, unchanged: &str, folded: &str, text_len: usize) {
     out.push_str(folded);
 }
 
-/// Bytes that may start a character that folds: ASCII upper case and controls, the lead
-/// bytes of Latin-1 to Cyrillic (upper case, C1 controls), of U+3000 and the Han
-/// characters (E3–E9), and of the full-width forms (EF). Continuation bytes (80–BF)
-/// never start a character.
+/// Bytes other than the Han lead bytes E3–E9 (looked at first) that may start a
+/// character that folds: ASCII upper case and controls, the lead bytes of Latin-1 to
+/// Cyrillic (upper case, C1 controls) and of the full-width forms (EF). Continuation
+/// bytes (80–BF) never start a character.
 const MAY_FOLD: [bool; 256] = {
     let mut table = [false; 256];
     let mut b = 0;
     while b < 256 {
-        table[b] =
-            matches!(b as u8, b'A'..=b'Z' | 0x00..=0x1F | 0x7F | 0xC2..=0xD4 | 0xE3..=0xE9 | 0xEF);
+        table[b] = matches!(b as u8, b'A'..=b'Z' | 0x00..=0x1F | 0x7F | 0xC2..=0xD4 | 0xEF);
         b += 1;
     }
     table
