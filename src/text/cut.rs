@@ -5,7 +5,8 @@
 //! code, so on our corpus it spends about a quarter of its time on the seventh of the
 //! bytes that are English. For ASCII that holds no dictionary word, what jieba does
 //! reduces to a few fixed rules (below), which are cheap to apply directly. The output
-//! is the same token sequence; `tests::matches_jieba_*` hold it to that.
+//! is the same token sequence; `tests::matches_jieba_*` hold it to that. The rules are
+//! jieba-rs 0.11's (Cargo.lock pins the release): a new release must pass those tests.
 
 use std::ops::Range;
 
@@ -23,10 +24,14 @@ pub struct Piece<'a> {
 /// a dozen ASCII characters.
 const MIN_ISLAND: usize = 16;
 
+// `find_island` looks at every eighth byte, so it finds every ASCII run of 15 or more.
+const _: () = assert!(MIN_ISLAND >= 15);
+
 /// Which pairs of ASCII bytes start a word added to the jieba dictionary (from the
-/// user dictionary; jieba's built-in dictionary holds no ASCII word without `+`, `#`
-/// or `&`, and blocks with those go to jieba anyway). A block holding such a pair is
-/// left to jieba, whose dictionary may keep the word whole.
+/// user dictionary; jieba's built-in dictionary holds no pure-ASCII word without `+`,
+/// `#` or `&`, and blocks with those go to jieba anyway; its words that start with
+/// ASCII and go on in Han, such as `a股`, cannot occur in an ASCII block). A block
+/// holding such a pair is left to jieba, whose dictionary may keep the word whole.
 #[derive(Debug, Clone)]
 pub struct AsciiWordStarts {
     /// A bit per pair `(first << 7) | second`.
@@ -40,6 +45,8 @@ impl AsciiWordStarts {
     pub fn new<'w>(words: impl IntoIterator<Item = &'w str>) -> AsciiWordStarts {
         let mut pairs = Box::new([0u64; 256]);
         let mut any = false;
+        // One-byte words need no entry: jieba's route leaves every character of a
+        // block single either way.
         for word in words {
             if let [b0, b1, ..] = *word.as_bytes()
                 && b0.is_ascii()
@@ -58,6 +65,7 @@ impl AsciiWordStarts {
     fn any_in(&self, block: &[u8]) -> bool {
         self.any
             && block.windows(2).any(|w| {
+                // Blocks here are ASCII; the mask only keeps the index in range.
                 let pair = (usize::from(w[0] & 0x7F) << 7) | usize::from(w[1] & 0x7F);
                 self.pairs[pair / 64] & (1 << (pair % 64)) != 0
             })
@@ -218,7 +226,9 @@ fn find_island(bytes: &[u8], from: usize) -> Option<Range<usize>> {
 
 /// The part of ASCII run `run` that jieba would cut the same way on its own: from its
 /// first separator to just past its last one, except at the text's ends, because the
-/// ASCII next to a Han character is in that character's block.
+/// ASCII next to a Han character is in that character's block. Any non-ASCII neighbour
+/// is treated so (`is_block_byte`), though jieba separates at `，` or `é`: that only
+/// leaves a word or two more to jieba.
 fn trim_to_blocks(bytes: &[u8], run: Range<usize>) -> Option<Range<usize>> {
     let at_block_start = |i: usize| i == 0 || !is_block_byte(bytes[i - 1]);
     let start = if at_block_start(run.start) {
@@ -248,6 +258,8 @@ fn cut_island<'a>(
     let mut i = range.start;
     while i < range.end {
         if !is_block_byte(bytes[i]) {
+            // Normalised text has no `\r` (control characters become spaces), but the
+            // rule is jieba's and costs nothing.
             let len = if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
                 2
             } else {
@@ -487,26 +499,24 @@ mod tests {
     #[test]
     fn builtin_dictionary_has_no_short_plain_ascii_word() {
         // `cut_island` relies on it: a plain ASCII block is cut without the
-        // dictionary. Two- and three-character strings of letters, digits and
-        // connectors cover the words most likely to appear in a new jieba release.
+        // dictionary. Every string of two or three letters, digits and connectors, and
+        // of four letters, covers the words most likely to appear in a new jieba release.
         let jieba = Jieba::new();
-        let alphabet: Vec<char> = ('a'..='z')
+        let letters: Vec<char> = ('a'..='z').collect();
+        let plain: Vec<char> = ('a'..='z')
             .chain('0'..='9')
             .chain(['.', '_', '-', '%'])
             .collect();
+        let mut words = vec![String::new()];
         let mut found = Vec::new();
-        for &a in &alphabet {
-            for &b in &alphabet {
-                let pair: String = [a, b].into_iter().collect();
-                if jieba.has_word(&pair) {
-                    found.push(pair.clone());
-                }
-                for &c in &alphabet {
-                    let triple = format!("{pair}{c}");
-                    if jieba.has_word(&triple) {
-                        found.push(triple);
-                    }
-                }
+        for (len, alphabet) in [(1, &plain), (2, &plain), (3, &plain), (4, &letters)] {
+            words = words
+                .iter()
+                .filter(|w| w.chars().all(|c| alphabet.contains(&c)))
+                .flat_map(|w| alphabet.iter().map(move |c| format!("{w}{c}")))
+                .collect();
+            if len > 1 {
+                found.extend(words.iter().filter(|w| jieba.has_word(w)).cloned());
             }
         }
         assert!(
