@@ -56,10 +56,10 @@ impl Analyzer {
     /// synonym table. Costs ~130 ms: do it once per process.
     pub fn new(dict: &Dictionary) -> Analyzer {
         let mut jieba = Jieba::new();
-        let mut added: Vec<String> = Vec::new();
+        let mut word_starts = AsciiWordStarts::default();
         for word in &dict.words {
             jieba.add_word(&word.word, word.freq, word.tag.as_deref());
-            added.push(word.word.clone());
+            word_starts.insert(&word.word);
         }
         // Every Chinese synonym must be one token, or the group could not find it.
         for group in &dict.synonym_groups {
@@ -68,12 +68,11 @@ impl Analyzer {
                     let w = normalize(w);
                     if !jieba.has_word(&w) {
                         jieba.add_word(&w, None, None);
-                        added.push(w);
+                        word_starts.insert(&w);
                     }
                 }
             }
         }
-        let word_starts = AsciiWordStarts::new(added.iter().map(String::as_str));
         let stemmer = Stemmer::create(Algorithm::English);
         let bare = Inner {
             jieba,

@@ -40,24 +40,27 @@ pub struct AsciiWordStarts {
     any: bool,
 }
 
-impl AsciiWordStarts {
-    /// From every word added to jieba beyond its built-in dictionary.
-    pub fn new<'w>(words: impl IntoIterator<Item = &'w str>) -> AsciiWordStarts {
-        let mut pairs = Box::new([0u64; 256]);
-        let mut any = false;
-        // One-byte words need no entry: jieba's route leaves every character of a
-        // block single either way.
-        for word in words {
-            if let [b0, b1, ..] = *word.as_bytes()
-                && b0.is_ascii()
-                && b1.is_ascii()
-            {
-                let pair = (usize::from(b0) << 7) | usize::from(b1);
-                pairs[pair / 64] |= 1 << (pair % 64);
-                any = true;
-            }
+impl Default for AsciiWordStarts {
+    fn default() -> AsciiWordStarts {
+        AsciiWordStarts {
+            pairs: Box::new([0u64; 256]),
+            any: false,
         }
-        AsciiWordStarts { pairs, any }
+    }
+}
+
+impl AsciiWordStarts {
+    /// Notes a word added to jieba beyond its built-in dictionary. One-byte words need
+    /// no entry: jieba's route leaves every character of a block single either way.
+    pub fn insert(&mut self, word: &str) {
+        if let [b0, b1, ..] = *word.as_bytes()
+            && b0.is_ascii()
+            && b1.is_ascii()
+        {
+            let pair = (usize::from(b0) << 7) | usize::from(b1);
+            self.pairs[pair / 64] |= 1 << (pair % 64);
+            self.any = true;
+        }
     }
 
     /// May a dictionary word start somewhere in this ASCII block?
@@ -392,7 +395,8 @@ mod tests {
     fn matches_jieba_on_mixed_sentences() {
         let mut jieba = Jieba::new();
         jieba.add_word("wuxi-ic", Some(2000), None);
-        let starts = AsciiWordStarts::new(["wuxi-ic"]);
+        let mut starts = AsciiWordStarts::default();
+        starts.insert("wuxi-ic");
         for text in [
             "",
             "work permit",
@@ -412,7 +416,7 @@ mod tests {
         // Every string of up to five of these bytes, inside a long English run (cut
         // here), glued to a Han character on either side, and at the text's ends.
         let jieba = Jieba::new();
-        let starts = AsciiWordStarts::new([]);
+        let starts = AsciiWordStarts::default();
         let alphabet = b"a1.-_%+ \r\n";
         let mut tricky = Vec::new();
         for len in 1..=5u32 {

@@ -57,11 +57,7 @@ pub fn normalize_into(text: &str, out: &mut String) -> bool {
             i += 3;
             continue;
         }
-        if !MAY_FOLD[b as usize] {
-            i += 1;
-            continue;
-        }
-        if !needs_decoding(bytes, i) {
+        if !MAY_FOLD[b as usize] || !needs_decoding(bytes, i) {
             i += 1;
             continue;
         }

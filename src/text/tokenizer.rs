@@ -83,6 +83,7 @@ impl Tokenizer for JiebaTokenizer {
 }
 
 impl TokenStream for JiebaTokenStream<'_> {
+    /// Inlined into the trait's `process`, which tantivy's indexer calls.
     #[inline]
     fn advance(&mut self) -> bool {
         for piece in self.tokens.by_ref() {
@@ -104,15 +105,6 @@ impl TokenStream for JiebaTokenStream<'_> {
             }
         }
         false
-    }
-
-    /// What tantivy's indexer calls (`PostingsWriter::index_text`): the same loop as the
-    /// trait's default, spelled out so that `advance` is inlined into it and the loop
-    /// over jieba's tokens does not return to a caller for each term.
-    fn process(&mut self, sink: &mut dyn FnMut(&Token)) {
-        while self.advance() {
-            sink(self.token);
-        }
     }
 
     fn token(&self) -> &Token {

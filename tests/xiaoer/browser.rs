@@ -93,18 +93,23 @@ async fn type_and_send(client: &Client, text: &str) {
         .unwrap();
 }
 
+/// The element `css` finds, waiting up to `WAIT` for it to appear.
+async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap()
+}
+
 /// Types into the element `css` finds. The staff console redraws a ticket on every desk
 /// event, so an element found a moment ago may have been replaced: find it again, clear
 /// what a redraw may have carried over, and type again.
 async fn type_into(client: &Client, css: &str, text: &str) {
     let started = Instant::now();
     loop {
-        let element = client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap();
+        let element = wait_for(client, css).await;
         match element.send_keys(text).await {
             Ok(()) => return,
             Err(e) if e.is_stale_element_reference() => {
@@ -124,12 +129,7 @@ async fn type_into(client: &Client, css: &str, text: &str) {
 async fn click(client: &Client, css: &str) {
     let started = Instant::now();
     loop {
-        let element = client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap();
+        let element = wait_for(client, css).await;
         match element.click().await {
             Ok(()) => return,
             Err(e) if e.is_stale_element_reference() => {}
@@ -234,12 +234,7 @@ async fn investor_and_commissioner_in_real_browsers() {
         .click()
         .await
         .unwrap();
-    let ticket = staff
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(".ticket"))
-        .await
-        .unwrap();
+    let ticket = wait_for(&staff, ".ticket").await;
     assert!(ticket.text().await.unwrap().contains("明天无锡会下雨吗"));
     ticket.click().await.unwrap();
     until(&staff, "the conversation with the markup as text", "[...document.querySelectorAll('#detail .msg')].some(m => m.textContent.includes('<img src=x'))").await;
