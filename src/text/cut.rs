@@ -75,6 +75,14 @@ impl AsciiWordStarts {
     }
 }
 
+/// Text between islands longer than this goes to jieba a piece at a time, each ending
+/// just after a separator (where jieba's output is the same with or without the cut).
+/// jieba hands back a whole call's tokens at once, 40 bytes each: cutting a long text in
+/// one call builds a vector larger than the text several times over and reads it back
+/// from memory; pieces of this size keep it in the cache and bound what a huge text
+/// costs in memory.
+const JIEBA_PIECE: usize = 4096;
+
 /// The cut of one normalised text, handed out a token at a time.
 pub struct Cut<'a> {
     jieba: &'a Jieba,
@@ -86,8 +94,12 @@ pub struct Cut<'a> {
     /// The ASCII run after jieba's part, cut here, and how many of it were handed out.
     island: Vec<Piece<'a>>,
     island_next: usize,
+    /// The next island at or after `rest`, once looked for (`None` inside: there is none).
+    island_ahead: Option<Option<Range<usize>>>,
     /// Where the text not yet cut begins.
     rest: usize,
+    /// `JIEBA_PIECE`, smaller in tests.
+    jieba_piece: usize,
 }
 
 impl<'a> Cut<'a> {
@@ -100,28 +112,40 @@ impl<'a> Cut<'a> {
             jieba_base: 0,
             island: Vec::new(),
             island_next: 0,
+            island_ahead: None,
             rest: 0,
+            jieba_piece: JIEBA_PIECE,
         }
     }
 
-    /// Cuts the next stretch: the text up to the next ASCII island goes to jieba, the
-    /// island is cut here. False when the text is used up.
+    /// Cuts the next stretch: the text up to the next ASCII island goes to jieba (a
+    /// piece at a time when it is long), the island is cut here. False when the text is
+    /// used up.
     fn cut_next_stretch(&mut self) -> bool {
         let (text, rest) = (self.text, self.rest);
         if rest >= text.len() {
             return false;
         }
-        let island = find_island(text.as_bytes(), rest);
+        let island = self
+            .island_ahead
+            .get_or_insert_with(|| find_island(text.as_bytes(), rest))
+            .clone();
         let jieba_end = island.as_ref().map_or(text.len(), |r| r.start);
         if jieba_end > rest {
+            let end = piece_end(text.as_bytes(), rest + self.jieba_piece, jieba_end);
             self.jieba_tokens = self
                 .jieba
-                .cut_for_search(&text[rest..jieba_end], true)
+                .cut_for_search(&text[rest..end], true)
                 .into_iter();
             self.jieba_base = rest;
+            if end < jieba_end {
+                self.rest = end;
+                return true;
+            }
         }
         self.island.clear();
         self.island_next = 0;
+        self.island_ahead = None;
         match island {
             Some(range) => {
                 self.rest = range.end;
@@ -131,6 +155,24 @@ impl<'a> Cut<'a> {
         }
         true
     }
+}
+
+/// Where a piece of jieba's part that may end at `end` should end when it is to be
+/// about as long as `target` says: just after the first separator at or after `target`
+/// that jieba cuts alone (an ASCII separator other than `\r`, which `\n` may follow and
+/// join; CJK punctuation U+3000–303F; the full-width forms U+FF00–FFFF), or at `end`.
+/// Byte by byte: lead bytes and ASCII never look like continuation bytes.
+fn piece_end(bytes: &[u8], target: usize, end: usize) -> usize {
+    let mut i = target;
+    while i < end {
+        match bytes[i] {
+            b @ 0..0x80 if !is_block_byte(b) && b != b'\r' => return i + 1,
+            0xE3 if bytes[i + 1] == 0x80 => return i + 3,
+            0xEF if bytes[i + 1] >= 0xBC => return i + 3,
+            _ => i += 1,
+        }
+    }
+    end
 }
 
 impl<'a> Iterator for Cut<'a> {
@@ -386,9 +428,19 @@ mod tests {
             .collect()
     }
 
+    /// Checks the cut, and the cut with jieba's part cut after every separator.
     fn assert_matches_jieba(jieba: &Jieba, starts: &AsciiWordStarts, text: &str) {
+        let expected = jieba_pieces(jieba, text);
         let ours: Vec<Piece> = Cut::new(jieba, starts, text).collect();
-        assert_eq!(ours, jieba_pieces(jieba, text), "{text:?}");
+        assert_eq!(ours, expected, "{text:?}");
+        let in_tiny_pieces = in_pieces(Cut::new(jieba, starts, text), 1);
+        assert_eq!(in_tiny_pieces, expected, "{text:?} in pieces");
+    }
+
+    /// `cut` with jieba's part handed over in pieces of about `size` bytes.
+    fn in_pieces(mut cut: Cut<'_>, size: usize) -> Vec<Piece<'_>> {
+        cut.jieba_piece = size;
+        cut.collect()
     }
 
     #[test]
@@ -486,6 +538,57 @@ mod tests {
             tokens += ours.len();
         }
         assert!(tokens > 100_000, "only {tokens} tokens compared");
+    }
+
+    #[test]
+    fn matches_jieba_when_jiebas_part_goes_in_pieces() {
+        // The whole shipped corpus as one text, and sentences with every kind of
+        // separator, cut with pieces from one byte (a cut after every separator) up.
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let corpus = crate::corpus::load(&root.join("corpus")).unwrap();
+        let analyzer = crate::text::Analyzer::new(&corpus.dictionary);
+        let whole: String = corpus
+            .policies
+            .iter()
+            .flat_map(|p| p.passages.iter().map(|x| x.text.as_str()))
+            .chain(corpus.faqs.iter().map(|f| f.answer.as_str()))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let whole = crate::text::normalize(&whole);
+        let expected = jieba_pieces(analyzer.jieba(), &whole);
+        for size in [1, 100, JIEBA_PIECE] {
+            assert_eq!(in_pieces(analyzer.cut(&whole), size), expected, "{size}");
+        }
+        for text in [
+            "外资企业，在无锡。注册「公司」（需要）哪些材料？　高新技术企业",
+            "外资\r\n企业\r\r\n\n注册 a b c\u{3007}\u{3006}〇々ー ｶﾀｶﾅ 𠀀𠀁 é——“高企”…",
+            "c++，c#。at&t 2024年 50% v1.2-beta 新吴区;梁溪区:惠山区",
+        ] {
+            for size in 1..12 {
+                assert_eq!(
+                    in_pieces(analyzer.cut(text), size),
+                    jieba_pieces(analyzer.jieba(), text),
+                    "{text:?} in pieces of {size}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn pieces_end_just_after_a_separator() {
+        let text = "外资企业，在无锡注册。公司 needs";
+        let bytes = text.as_bytes();
+        assert_eq!(&text[..piece_end(bytes, 1, text.len())], "外资企业，");
+        assert_eq!(
+            &text[..piece_end(bytes, 13, text.len())],
+            "外资企业，在无锡注册。"
+        );
+        assert_eq!(
+            &text[..piece_end(bytes, 31, text.len())],
+            "外资企业，在无锡注册。公司 "
+        );
+        assert_eq!(piece_end(bytes, 40, text.len()), text.len());
+        assert_eq!(piece_end(b"a\r\nb", 0, 4), 3);
     }
 
     #[test]

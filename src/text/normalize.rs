@@ -37,21 +37,21 @@ pub fn normalize_into(text: &str, out: &mut String) -> bool {
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        // Lead bytes E3–E9 (UTF-8 is valid, so two continuation bytes follow): the CJK
-        // Unified Ideographs that are the bulk of a Chinese text, Extension A, CJK
-        // punctuation and the ideographic space. One table test each.
-        if let [lead @ 0xE3..=0xE9, b1, b2, ..] = bytes[i..] {
-            let folded = match (lead, b1, b2) {
-                (0xE3, 0x80, 0x80) => Some(' '),
-                _ => script.simplified_utf8(lead, b1, b2),
-            };
-            if let Some(folded) = folded {
+        // Lead bytes E3–E9: the CJK Unified Ideographs that are the bulk of a Chinese
+        // text, Extension A, CJK punctuation and the ideographic space. Valid UTF-8, so
+        // two continuation bytes follow. One table test each, without decoding.
+        if (0xE3..=0xE9).contains(&b) {
+            let (b1, b2) = (bytes[i + 1], bytes[i + 2]);
+            if let Some(folded) = script.simplified_utf8(b, b1, b2) {
                 splice(
                     out,
                     &text[run_start..i],
                     folded.encode_utf8(&mut [0; 4]),
                     text.len(),
                 );
+                run_start = i + 3;
+            } else if (b, b1, b2) == (0xE3, 0x80, 0x80) {
+                splice(out, &text[run_start..i], " ", text.len());
                 run_start = i + 3;
             }
             i += 3;
