@@ -30,43 +30,36 @@ pub fn normalize_into(text: &str, out: &mut String) -> bool {
     out.clear();
     let bytes = text.as_bytes();
     let script = Script::get();
-    // Copy unchanged runs in bulk and decode only at the kinds of byte that may start a
-    // character needing a fold. A Han character is looked up in one bit table, then
-    // skipped whole.
+    // Copy unchanged runs in bulk and decode only the characters that may fold.
     let mut run_start = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        // Lead bytes E3–E9: the CJK Unified Ideographs that are the bulk of a Chinese
-        // text, Extension A, CJK punctuation and the ideographic space. Valid UTF-8, so
-        // two continuation bytes follow. One table test each, without decoding.
-        if (0xE3..=0xE9).contains(&b) {
-            let (b1, b2) = (bytes[i + 1], bytes[i + 2]);
-            if let Some(folded) = script.simplified_utf8(b, b1, b2) {
-                splice(
-                    out,
-                    &text[run_start..i],
-                    folded.encode_utf8(&mut [0; 4]),
-                    text.len(),
-                );
-                run_start = i + 3;
-            } else if (b, b1, b2) == (0xE3, 0x80, 0x80) {
-                splice(out, &text[run_start..i], " ", text.len());
-                run_start = i + 3;
-            }
-            i += 3;
-            continue;
+    loop {
+        i = skip_unchanged(bytes, i, script);
+        let Some(&b) = bytes.get(i) else { break };
+        let mut buf = [0; 4];
+        let decoded;
+        let (folded, len): (&str, usize) = if (0xE3..=0xE9).contains(&b) {
+            // A traditional character or the ideographic space.
+            let c = script.simplified_utf8(b, bytes[i + 1], bytes[i + 2]);
+            (c.unwrap_or(' ').encode_utf8(&mut buf), 3)
+        } else if b.is_ascii() {
+            // An upper-case letter or a control character.
+            let c = if b.is_ascii_control() {
+                b' '
+            } else {
+                b.to_ascii_lowercase()
+            };
+            (char::from(c).encode_utf8(&mut buf), 1)
+        } else {
+            let ch = text[i..].chars().next().unwrap_or(' ');
+            decoded = fold(ch).unwrap_or_default();
+            (&decoded, ch.len_utf8())
+        };
+        if !folded.is_empty() {
+            splice(out, &text[run_start..i], folded, text.len());
+            run_start = i + len;
         }
-        if !MAY_FOLD[b as usize] || !needs_decoding(bytes, i) {
-            i += 1;
-            continue;
-        }
-        let ch = text[i..].chars().next().unwrap_or(' ');
-        if let Some(folded) = fold(ch) {
-            splice(out, &text[run_start..i], &folded, text.len());
-            run_start = i + ch.len_utf8();
-        }
-        i += ch.len_utf8();
+        i += len;
     }
     // Every fold appends at least one byte, so an empty `out` means nothing folded.
     let folded_any = !out.is_empty();
@@ -74,6 +67,41 @@ pub fn normalize_into(text: &str, out: &mut String) -> bool {
         out.push_str(&text[run_start..]);
     }
     folded_any
+}
+
+/// The first character at or after byte `i` that may fold (or the text's end). Runs
+/// over every byte of every text, so a Han character costs one bit test, without
+/// decoding: lead bytes E3–E9 start the CJK Unified Ideographs that are the bulk of a
+/// Chinese text, Extension A, CJK punctuation and the ideographic space U+3000.
+#[inline(always)]
+fn skip_unchanged(bytes: &[u8], from: usize, script: &Script) -> usize {
+    let mut rest = &bytes[from..];
+    loop {
+        match *rest {
+            [b0 @ 0xE3..=0xE9, b1, b2, ref tail @ ..] => {
+                if script.is_traditional_utf8(b0, b1, b2) || (b0, b1, b2) == (0xE3, 0x80, 0x80) {
+                    break;
+                }
+                rest = tail;
+            }
+            // The full-width forms: only letters and digits fold. Full-width
+            // punctuation, by far the most common, is left alone: it is dropped anyway.
+            [0xEF, b1, b2, ref tail @ ..] => {
+                if is_full_width_alphanumeric(b1, b2) {
+                    break;
+                }
+                rest = tail;
+            }
+            [b, ref tail @ ..] => {
+                if MAY_FOLD[usize::from(b)] {
+                    break;
+                }
+                rest = tail;
+            }
+            [] => break,
+        }
+    }
+    bytes.len() - rest.len()
 }
 
 /// Appends the unchanged run before a folded character, then the character's folded form;
@@ -86,32 +114,25 @@ fn splice(out: &mut String, unchanged: &str, folded: &str, text_len: usize) {
     out.push_str(folded);
 }
 
-/// Bytes other than the Han lead bytes E3–E9 (looked at first) that may start a
-/// character that folds: ASCII upper case and controls, the lead bytes of Latin-1 to
-/// Cyrillic (upper case, C1 controls) and of the full-width forms (EF). Continuation
-/// bytes (80–BF) never start a character.
+/// Bytes other than the lead bytes E3–E9 and EF (looked at first) that may start a
+/// character that folds: ASCII upper case and controls, and the lead bytes of Latin-1 to
+/// Cyrillic (upper case, C1 controls). Continuation bytes (80–BF) never start a
+/// character.
 const MAY_FOLD: [bool; 256] = {
     let mut table = [false; 256];
     let mut b = 0;
     while b < 256 {
-        table[b] = matches!(b as u8, b'A'..=b'Z' | 0x00..=0x1F | 0x7F | 0xC2..=0xD4 | 0xEF);
+        table[b] = matches!(b as u8, b'A'..=b'Z' | 0x00..=0x1F | 0x7F | 0xC2..=0xD4);
         b += 1;
     }
     table
 };
 
-/// For lead byte EF, whether the character is one that folds: full-width digits and
-/// letters (U+FF10–19, FF21–3A, FF41–5A). Full-width punctuation, by far the most
-/// common, is left alone: it is dropped anyway.
-#[inline]
-fn needs_decoding(bytes: &[u8], i: usize) -> bool {
-    match bytes[i] {
-        0xEF => matches!(
-            (bytes.get(i + 1), bytes.get(i + 2)),
-            (Some(0xBC), Some(0x90..=0x99 | 0xA1..=0xBA)) | (Some(0xBD), Some(0x81..=0x9A))
-        ),
-        _ => true,
-    }
+/// Whether the full-width form `EF b1 b2` is a letter or digit (U+FF10–19, FF21–3A,
+/// FF41–5A).
+#[inline(always)]
+fn is_full_width_alphanumeric(b1: u8, b2: u8) -> bool {
+    matches!((b1, b2), (0xBC, 0x90..=0x99 | 0xA1..=0xBA) | (0xBD, 0x81..=0x9A))
 }
 
 /// The folded form of a character, or `None` when it stays as it is.
@@ -213,6 +234,49 @@ mod tests {
         assert!(buffer.is_empty());
         assert!(normalize_into("X", &mut buffer));
         assert_eq!(buffer, "x");
+    }
+
+    #[test]
+    fn the_scan_folds_what_a_character_by_character_fold_does() {
+        // `skip_unchanged` skips bytes without decoding; a plain per-character fold
+        // must give the same text, on every kind of character next to every other.
+        let script = Script::get();
+        let by_character = |text: &str| -> String {
+            text.chars()
+                .map(|c| match *c.encode_utf8(&mut [0; 4]).as_bytes() {
+                    [b0, b1, b2]
+                        if c == '\u{3000}' || script.simplified_utf8(b0, b1, b2).is_some() =>
+                    {
+                        script
+                            .simplified_utf8(b0, b1, b2)
+                            .unwrap_or(' ')
+                            .to_string()
+                    }
+                    // Full-width punctuation stays (see `is_full_width_alphanumeric`).
+                    _ if ('\u{FF01}'..='\u{FF5E}').contains(&c) && !c.is_alphanumeric() => {
+                        c.to_string()
+                    }
+                    _ => fold(c).unwrap_or_else(|| c.to_string()),
+                })
+                .collect()
+        };
+        let kinds = [
+            "註", "注", "　", "，", "。", "Ａ", "ａ", "１", "A", "a", "\n", "Ä", "Ω", "é", "𠀀",
+            "🙂", "㐀", " ",
+        ];
+        for a in kinds {
+            for b in kinds {
+                for c in kinds {
+                    let text = format!("{a}{b}{c}");
+                    assert_eq!(normalize(&text), by_character(&text), "{text:?}");
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let corpus = crate::corpus::load(&root.join("corpus")).unwrap();
+        for faq in &corpus.faqs {
+            assert_eq!(normalize(&faq.answer), by_character(&faq.answer));
+        }
     }
 
     #[test]

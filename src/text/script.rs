@@ -49,16 +49,23 @@ impl Script {
         }
     }
 
-    /// The simplified form of the character of three UTF-8 bytes `b0 b1 b2`, when it is
-    /// a traditional one. Not decoded first: the lead byte and the second give the row of
-    /// 64 characters, the third the bit. Runs for every Han character of every text.
+    /// Is the character of three UTF-8 bytes `b0 b1 b2` a traditional one? Not decoded
+    /// first: the lead byte and the second give the row of 64 characters, the third the
+    /// bit. Runs for every Han character of every text.
     #[inline(always)]
-    pub fn simplified_utf8(&self, b0: u8, b1: u8, b2: u8) -> Option<char> {
+    pub fn is_traditional_utf8(&self, b0: u8, b1: u8, b2: u8) -> bool {
         let row = (usize::from(b0 & 0x0F) << 6) | usize::from(b1 & 0x3F);
-        if self.traditional[row] & (1 << (b2 & 0x3F)) == 0 {
+        self.traditional[row] & (1 << (b2 & 0x3F)) != 0
+    }
+
+    /// The simplified form of the character of three UTF-8 bytes `b0 b1 b2`, when it is
+    /// a traditional one.
+    pub fn simplified_utf8(&self, b0: u8, b1: u8, b2: u8) -> Option<char> {
+        if !self.is_traditional_utf8(b0, b1, b2) {
             return None;
         }
-        let c = (row << 6) | usize::from(b2 & 0x3F);
+        let c =
+            (usize::from(b0 & 0x0F) << 12) | (usize::from(b1 & 0x3F) << 6) | usize::from(b2 & 0x3F);
         char::from_u32(u32::from(self.simplified[c]))
     }
 }
