@@ -36,6 +36,21 @@ pub fn normalize_into(text: &str, out: &mut String) -> bool {
     loop {
         i = skip_unchanged(bytes, i, script);
         let Some(&b) = bytes.get(i) else { break };
+        if b.is_ascii_uppercase() {
+            // Lowercase the rest of the ASCII run with it, in one pass: English has
+            // capitals every few words (acronyms, sentence starts), and a splice for
+            // each would cost more than the copy.
+            let end = bytes[i..]
+                .iter()
+                .position(|b| !b.is_ascii() || b.is_ascii_control())
+                .map_or(bytes.len(), |n| i + n);
+            splice(out, &text[run_start..i], "", text.len());
+            let from = out.len();
+            out.push_str(&text[i..end]);
+            out[from..].make_ascii_lowercase();
+            (run_start, i) = (end, end);
+            continue;
+        }
         let mut buf = [0; 4];
         let decoded;
         let (folded, len): (&str, usize) = if (0xE3..=0xE9).contains(&b) {
@@ -43,13 +58,8 @@ pub fn normalize_into(text: &str, out: &mut String) -> bool {
             let c = script.simplified_utf8(b, bytes[i + 1], bytes[i + 2]);
             (c.unwrap_or(' ').encode_utf8(&mut buf), 3)
         } else if b.is_ascii() {
-            // An upper-case letter or a control character.
-            let c = if b.is_ascii_control() {
-                b' '
-            } else {
-                b.to_ascii_lowercase()
-            };
-            (char::from(c).encode_utf8(&mut buf), 1)
+            // A control character.
+            (" ", 1)
         } else {
             let ch = text[i..].chars().next().unwrap_or(' ');
             decoded = fold(ch).unwrap_or_default();
