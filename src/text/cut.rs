@@ -76,12 +76,12 @@ impl AsciiWordStarts {
 }
 
 /// Text between islands longer than this goes to jieba a piece at a time, each ending
-/// just after a separator (where jieba's output is the same with or without the cut).
-/// jieba hands back a whole call's tokens at once, 40 bytes each: cutting a long text in
-/// one call builds a vector larger than the text several times over and reads it back
-/// from memory; pieces of this size keep it in the cache and bound what a huge text
-/// costs in memory.
-const JIEBA_PIECE: usize = 4096;
+/// just after a separator (where jieba's output is the same with or without the cut),
+/// and so is cut a longer island. jieba hands back a whole call's tokens at once, 48
+/// bytes each: cutting a long text in one call builds a vector larger than the text
+/// several times over and reads it back from memory; pieces of this size keep it in the
+/// cache and bound what a huge text costs in memory.
+const PIECE_LEN: usize = 4096;
 
 /// The cut of one normalised text, handed out a token at a time.
 pub struct Cut<'a> {
@@ -98,8 +98,8 @@ pub struct Cut<'a> {
     island_ahead: Option<Option<Range<usize>>>,
     /// Where the text not yet cut begins.
     rest: usize,
-    /// `JIEBA_PIECE`, smaller in tests.
-    jieba_piece: usize,
+    /// `PIECE_LEN`, smaller in tests.
+    piece_len: usize,
 }
 
 impl<'a> Cut<'a> {
@@ -114,7 +114,7 @@ impl<'a> Cut<'a> {
             island_next: 0,
             island_ahead: None,
             rest: 0,
-            jieba_piece: JIEBA_PIECE,
+            piece_len: PIECE_LEN,
         }
     }
 
@@ -132,7 +132,7 @@ impl<'a> Cut<'a> {
             .clone();
         let jieba_end = island.as_ref().map_or(text.len(), |r| r.start);
         if jieba_end > rest {
-            let end = piece_end(text.as_bytes(), rest + self.jieba_piece, jieba_end);
+            let end = piece_end(text.as_bytes(), rest + self.piece_len, jieba_end);
             self.jieba_tokens = self
                 .jieba
                 .cut_for_search(&text[rest..end], true)
@@ -148,8 +148,17 @@ impl<'a> Cut<'a> {
         self.island_ahead = None;
         match island {
             Some(range) => {
-                self.rest = range.end;
-                cut_island(self.jieba, self.word_starts, text, range, &mut self.island);
+                // A long island is cut a piece at a time too; the rest of it is found
+                // again as the next island (it starts after a separator).
+                let end = piece_end(text.as_bytes(), range.start + self.piece_len, range.end);
+                self.rest = end;
+                cut_island(
+                    self.jieba,
+                    self.word_starts,
+                    text,
+                    range.start..end,
+                    &mut self.island,
+                );
             }
             None => self.rest = text.len(),
         }
@@ -300,6 +309,9 @@ fn cut_island<'a>(
     out: &mut Vec<Piece<'a>>,
 ) {
     let bytes = text.as_bytes();
+    // English runs about three pieces (a word, a space) to ten bytes: room for all at
+    // once rather than growing a piece at a time.
+    out.reserve(range.len() / 3);
     let mut i = range.start;
     while i < range.end {
         if !is_block_byte(bytes[i]) {
@@ -439,7 +451,7 @@ mod tests {
 
     /// `cut` with jieba's part handed over in pieces of about `size` bytes.
     fn in_pieces(mut cut: Cut<'_>, size: usize) -> Vec<Piece<'_>> {
-        cut.jieba_piece = size;
+        cut.piece_len = size;
         cut.collect()
     }
 
@@ -556,7 +568,7 @@ mod tests {
             .join("\n");
         let whole = crate::text::normalize(&whole);
         let expected = jieba_pieces(analyzer.jieba(), &whole);
-        for size in [1, 100, JIEBA_PIECE] {
+        for size in [1, 100, PIECE_LEN] {
             assert_eq!(in_pieces(analyzer.cut(&whole), size), expected, "{size}");
         }
         for text in [
