@@ -13,6 +13,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tempfile::TempDir;
 use xiaoer::config::Config;
 use xiaoer::engine::Engine;
+use xiaoer::text::Analyzer;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -24,9 +25,8 @@ fn laws_file() -> PathBuf {
 
 /// Whether the benchmark filter given on the command line (`cargo bench --bench ask --
 /// FILTER`) selects `name`. The figures this file prints itself (percentiles, the laws
-/// re-index, the alternating tokenizer run) are not criterion benchmarks, so criterion's
-/// filter does not skip them: this does, so that `-- ask/shipped` does not also spend
-/// seconds indexing the laws.
+/// re-index) are not criterion benchmarks, so criterion's filter does not skip them:
+/// this does, so that `-- ask/shipped` does not also spend seconds indexing the laws.
 fn selected(name: &str) -> bool {
     std::env::args()
         .skip(1)
@@ -160,31 +160,22 @@ fn bench_tokenizer(c: &mut Criterion) {
         b.iter(|| black_box(tokenize(&mut tokenizer, &text, Pull::Process)))
     });
     g.finish();
-    if !selected("tokenize/alternating") {
-        return;
-    }
-    // The two groups above run minutes apart, and this VM's speed drifts between them;
-    // timing the two alternately, round by round, gives a steadier ratio. Besides the
-    // whole text: each passage on its own (as indexing sees them), and the text's
-    // Chinese and English parts apart, since the two cost jieba and us differently.
+    // The two benchmarks above run seconds apart, and this VM's speed drifts between
+    // them by more than the difference measured; the ratio comes from pairs instead.
+    // Besides the whole text: each passage on its own (as indexing sees them), and the
+    // text's Chinese and English parts apart, since the two cost jieba and us
+    // differently.
     let chinese: String = text
         .chars()
         .filter(|c| !c.is_ascii_alphanumeric())
         .collect();
     let english: String = text.chars().filter(char::is_ascii).collect();
-    alternate(&analyzer, "shipped text", &[&text], Pull::Process);
-    alternate(
-        &analyzer,
-        "shipped text, passage by passage",
-        &passages,
-        Pull::Process,
-    );
-    let label = "its Chinese (ASCII letters and digits removed)";
-    alternate(&analyzer, label, &[&chinese], Pull::Process);
-    let label = "its English (non-ASCII removed)";
-    alternate(&analyzer, label, &[&english], Pull::Process);
-    let label = "shipped text, pulled with advance()";
-    alternate(&analyzer, label, &[&text], Pull::Advance);
+    let whole = [text.as_str()];
+    paired(c, &analyzer, "whole text", &whole, Pull::Process);
+    paired(c, &analyzer, "passage by passage", &passages, Pull::Process);
+    paired(c, &analyzer, "Chinese part", &[&chinese], Pull::Process);
+    paired(c, &analyzer, "English part", &[&english], Pull::Process);
+    paired(c, &analyzer, "whole text, advance()", &whole, Pull::Advance);
 }
 
 /// How the tokens are taken from the stream: as tantivy's indexer does, or one
@@ -214,37 +205,54 @@ fn tokenize(tokenizer: &mut xiaoer::text::JiebaTokenizer, text: &str, pull: Pull
     n
 }
 
-/// Times bare jieba-rs and our tokenizer alternately over `texts`, 200 rounds, and
-/// prints the medians and the median of the per-round ratios.
-fn alternate(analyzer: &xiaoer::text::Analyzer, label: &str, texts: &[&str], pull: Pull) {
+/// Criterion's view of the ratio, robust to the VM's drift: every iteration tokenizes
+/// `texts` with bare jieba-rs and then with our tokenizer, and criterion reports the
+/// difference per round (with its confidence interval): our extra time, or on English,
+/// where we are faster, the time we save. The ratio of the two over all of criterion's
+/// rounds is printed after.
+fn paired(c: &mut Criterion, analyzer: &Analyzer, label: &str, texts: &[&str], pull: Pull) {
+    let faster = label.starts_with("English");
     let mut tokenizer = xiaoer::text::JiebaTokenizer::new(analyzer.clone());
-    let (mut bare, mut ours, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..200 {
-        let started = Instant::now();
-        for text in texts {
-            black_box(analyzer.jieba().cut_for_search(text, true).len());
-        }
-        let b = started.elapsed().as_secs_f64();
-        let started = Instant::now();
-        for text in texts {
-            black_box(tokenize(&mut tokenizer, text, pull));
-        }
-        let o = started.elapsed().as_secs_f64();
-        bare.push(b);
-        ours.push(o);
-        ratios.push(o / b);
-    }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
+    let (mut bare_total, mut ours_total) = (Duration::ZERO, Duration::ZERO);
+    let mut g = c.benchmark_group("tokenize/paired");
+    g.sample_size(20);
+    let id = if faster {
+        format!("time xiaoer saves against bare jieba-rs, {label}")
+    } else {
+        format!("xiaoer's extra time over bare jieba-rs, {label}")
     };
-    println!(
-        "tokenize/alternating, {label}, {} KB, 200 rounds: median bare jieba-rs {:.2} ms, xiaoer {:.2} ms; median ratio {:+.1}%",
-        texts.iter().map(|t| t.len()).sum::<usize>() / 1000,
-        median(&mut bare) * 1e3,
-        median(&mut ours) * 1e3,
-        (median(&mut ratios) - 1.0) * 100.0
-    );
+    g.bench_function(id, |b| {
+        b.iter_custom(|rounds| {
+            let (mut bare, mut ours) = (Duration::ZERO, Duration::ZERO);
+            for _ in 0..rounds {
+                let started = Instant::now();
+                for text in texts {
+                    black_box(analyzer.jieba().cut_for_search(text, true).len());
+                }
+                bare += started.elapsed();
+                let started = Instant::now();
+                for text in texts {
+                    black_box(tokenize(&mut tokenizer, text, pull));
+                }
+                ours += started.elapsed();
+            }
+            bare_total += bare;
+            ours_total += ours;
+            if faster {
+                bare.saturating_sub(ours)
+            } else {
+                ours.saturating_sub(bare)
+            }
+        })
+    });
+    g.finish();
+    if !bare_total.is_zero() {
+        println!(
+            "tokenize/paired, {label}, {} KB: xiaoer / bare jieba-rs over all rounds {:+.1}%",
+            texts.iter().map(|t| t.len()).sum::<usize>() / 1000,
+            (ours_total.as_secs_f64() / bare_total.as_secs_f64() - 1.0) * 100.0
+        );
+    }
 }
 
 fn bench_laws(c: &mut Criterion) {
