@@ -7,6 +7,8 @@
 //! reduces to a few fixed rules (below), which are cheap to apply directly. The output
 //! is the same token sequence; `tests::matches_jieba_*` hold it to that. The rules are
 //! jieba-rs 0.11's (Cargo.lock pins the release): a new release must pass those tests.
+//! A long text is cut a piece of about `PIECE_LEN` at a time, each ending after a
+//! separator, so that memory stays bounded however long the text.
 
 use std::ops::Range;
 
@@ -148,8 +150,9 @@ impl<'a> Cut<'a> {
         self.island_ahead = None;
         match island {
             Some(range) => {
-                // A long island is cut a piece at a time too; the rest of it is found
-                // again as the next island (it starts after a separator).
+                // A long island is cut a piece at a time too. Its rest starts after a
+                // separator, so it is found again as the next island, or, if short,
+                // goes to jieba, which cuts it the same way.
                 let end = piece_end(text.as_bytes(), range.start + self.piece_len, range.end);
                 self.rest = end;
                 cut_island(
@@ -166,8 +169,8 @@ impl<'a> Cut<'a> {
     }
 }
 
-/// Where a piece of jieba's part that may end at `end` should end when it is to be
-/// about as long as `target` says: just after the first separator at or after `target`
+/// Where a piece of text that may run to `end` should end when it is to be about as
+/// long as `target` says: just after the first separator at or after `target`
 /// that jieba cuts alone (an ASCII separator other than `\r`, which `\n` may follow and
 /// join; CJK punctuation U+3000–303F; the full-width forms U+FF00–FFFF), or at `end`.
 /// Byte by byte: lead bytes and ASCII never look like continuation bytes.
