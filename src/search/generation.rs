@@ -28,7 +28,9 @@ const WRITER_MEMORY: usize = 200_000_000;
 /// The text analysis an index's terms were made with. Bump it whenever normalisation or
 /// tokenization changes the terms, so that an index built before is rebuilt rather than
 /// queried with terms it does not hold. 2: traditional characters fold to simplified.
-pub const ANALYSIS_VERSION: u32 = 2;
+/// 3: capitals of Armenian, Georgian, Latin Extended Additional (Vietnamese) and Greek
+/// Extended are lowercased too.
+pub const ANALYSIS_VERSION: u32 = 3;
 
 /// What a build produced; printed by `reindex` and stored beside the index.
 #[derive(Debug, Clone, Serialize, Deserialize)]

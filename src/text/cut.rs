@@ -8,7 +8,8 @@
 //! is the same token sequence; `tests::matches_jieba_*` hold it to that. The rules are
 //! jieba-rs 0.11's (Cargo.lock pins the release): a new release must pass those tests.
 //! A long text is cut a piece of about `PIECE_LEN` at a time, each ending after a
-//! separator, so that memory stays bounded however long the text.
+//! separator, so that memory stays bounded however long the text (unless it runs on
+//! for pages without a separator: a piece cannot end inside a run of Han characters).
 
 use std::ops::Range;
 
@@ -172,7 +173,8 @@ impl<'a> Cut<'a> {
 /// Where a piece of text that may run to `end` should end when it is to be about as
 /// long as `target` says: just after the first separator at or after `target`
 /// that jieba cuts alone (an ASCII separator other than `\r`, which `\n` may follow and
-/// join; CJK punctuation U+3000–303F; the full-width forms U+FF00–FFFF), or at `end`.
+/// join; CJK punctuation U+3000–303F; the full-width forms and specials U+FF00–FFFF, but
+/// not the compatibility ideographs U+F900–FAFF just below them), or at `end`.
 /// Byte by byte: lead bytes and ASCII never look like continuation bytes.
 fn piece_end(bytes: &[u8], target: usize, end: usize) -> usize {
     let mut i = target;
@@ -443,16 +445,17 @@ mod tests {
             .collect()
     }
 
-    /// Checks the cut, and the cut with jieba's part cut after every separator.
+    /// Checks the cut, and the cut with a piece ending after every separator.
     fn assert_matches_jieba(jieba: &Jieba, starts: &AsciiWordStarts, text: &str) {
         let expected = jieba_pieces(jieba, text);
         let ours: Vec<Piece> = Cut::new(jieba, starts, text).collect();
         assert_eq!(ours, expected, "{text:?}");
-        let in_tiny_pieces = in_pieces(Cut::new(jieba, starts, text), 1);
+        let in_tiny_pieces = in_pieces(Cut::new(jieba, starts, text), 0);
         assert_eq!(in_tiny_pieces, expected, "{text:?} in pieces");
     }
 
-    /// `cut` with jieba's part handed over in pieces of about `size` bytes.
+    /// `cut` with its text (jieba's part and islands) handed over in pieces of about
+    /// `size` bytes; 0 ends a piece after every separator.
     fn in_pieces(mut cut: Cut<'_>, size: usize) -> Vec<Piece<'_>> {
         cut.piece_len = size;
         cut.collect()
@@ -558,7 +561,9 @@ mod tests {
     #[test]
     fn matches_jieba_when_jiebas_part_goes_in_pieces() {
         // The whole shipped corpus as one text, and sentences with every kind of
-        // separator, cut with pieces from one byte (a cut after every separator) up.
+        // separator, cut with pieces from none (a cut after every separator) up; and
+        // Han-class characters next to the separator ranges (compatibility ideographs
+        // U+F900–FAFF, Extension A), where a cut would change jieba's words.
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let corpus = crate::corpus::load(&root.join("corpus")).unwrap();
         let analyzer = crate::text::Analyzer::new(&corpus.dictionary);
@@ -571,15 +576,18 @@ mod tests {
             .join("\n");
         let whole = crate::text::normalize(&whole);
         let expected = jieba_pieces(analyzer.jieba(), &whole);
-        for size in [1, 100, PIECE_LEN] {
+        for size in [0, 100, PIECE_LEN] {
             assert_eq!(in_pieces(analyzer.cut(&whole), size), expected, "{size}");
         }
         for text in [
             "外资企业，在无锡。注册「公司」（需要）哪些材料？　高新技术企业",
             "外资\r\n企业\r\r\n\n注册 a b c\u{3007}\u{3006}〇々ー ｶﾀｶﾅ 𠀀𠀁 é——“高企”…",
             "c++，c#。at&t 2024年 50% v1.2-beta 新吴区;梁溪区:惠山区",
+            // Pairs jieba's HMM joins: compatibility ideographs, then Extension A.
+            "\u{F900}\u{F901}，a\u{F900}\u{F901}\u{F902}",
+            "\u{3400}\u{3401}，a\u{3400}\u{3401}b",
         ] {
-            for size in 1..12 {
+            for size in 0..12 {
                 assert_eq!(
                     in_pieces(analyzer.cut(text), size),
                     jieba_pieces(analyzer.jieba(), text),

@@ -54,9 +54,14 @@ pub fn normalize_into(text: &str, out: &mut String) -> bool {
         let mut buf = [0; 4];
         let decoded;
         let (folded, len): (&str, usize) = if (0xE3..=0xE9).contains(&b) {
-            // A traditional character or the ideographic space.
-            let c = script.simplified_utf8(b, bytes[i + 1], bytes[i + 2]);
-            (c.unwrap_or(' ').encode_utf8(&mut buf), 3)
+            let (b1, b2) = (bytes[i + 1], bytes[i + 2]);
+            let c = match script.simplified_utf8(b, b1, b2) {
+                Some(simplified) => simplified,
+                None if (b, b1, b2) == (0xE3, 0x80, 0x80) => ' ',
+                // `skip_unchanged` stops at no other; were it to, it stays as it is.
+                None => text[i..].chars().next().unwrap_or(' '),
+            };
+            (c.encode_utf8(&mut buf), 3)
         } else if b.is_ascii() {
             // A control character.
             (" ", 1)
@@ -79,7 +84,7 @@ pub fn normalize_into(text: &str, out: &mut String) -> bool {
     folded_any
 }
 
-/// The first character at or after byte `i` that may fold (or the text's end). Runs
+/// The first character at or after byte `from` that may fold (or the text's end). Runs
 /// over every byte of every text, so a Han character costs one bit test, without
 /// decoding: lead bytes E3–E9 start the CJK Unified Ideographs that are the bulk of a
 /// Chinese text, Extension A, CJK punctuation and the ideographic space U+3000.
@@ -125,14 +130,16 @@ fn splice(out: &mut String, unchanged: &str, folded: &str, text_len: usize) {
 }
 
 /// Bytes other than the lead bytes E3–E9 and EF (looked at first) that may start a
-/// character that folds: ASCII upper case and controls, and the lead bytes of Latin-1 to
-/// Cyrillic (upper case, C1 controls). Continuation bytes (80–BF) never start a
-/// character.
+/// character that folds: ASCII upper case and controls, the lead bytes of Latin-1 to
+/// Armenian (upper case, C1 controls), and E1, which starts Georgian, Latin Extended
+/// Additional (Vietnamese: Ấ, Ệ) and Greek Extended. Continuation bytes (80–BF) never
+/// start a character. E2 (general punctuation, letter-like symbols) is left out: its
+/// quotes and dashes are common in Chinese text, and its few capitals (Ⅻ, Ⓐ) rare.
 const MAY_FOLD: [bool; 256] = {
     let mut table = [false; 256];
     let mut b = 0;
     while b < 256 {
-        table[b] = matches!(b as u8, b'A'..=b'Z' | 0x00..=0x1F | 0x7F | 0xC2..=0xD4);
+        table[b] = matches!(b as u8, b'A'..=b'Z' | 0x00..=0x1F | 0x7F | 0xC2..=0xD5 | 0xE1);
         b += 1;
     }
     table
@@ -222,6 +229,8 @@ mod tests {
         ));
         assert!(matches!(normalize_cow("高企Ｒ"), Cow::Owned(_)));
         assert_eq!(normalize("Ä Ω ＺＺ"), "ä ω zz");
+        // Vietnamese capitals (Latin Extended Additional) and Armenian past U+053F.
+        assert_eq!(normalize("ẤN ĐỘ Ệ ԱՖ"), "ấn độ ệ աֆ");
     }
 
     #[test]
@@ -272,7 +281,7 @@ mod tests {
         };
         let kinds = [
             "註", "注", "　", "，", "。", "Ａ", "ａ", "１", "A", "a", "\n", "Ä", "Ω", "é", "𠀀",
-            "🙂", "㐀", " ",
+            "🙂", "㐀", " ", "Ấ", "ệ", "Ֆ",
         ];
         for a in kinds {
             for b in kinds {

@@ -369,9 +369,10 @@ fn is_cjk_punctuation_block(c: char) -> bool {
         | '\u{FF5B}'..='\u{FF65}')
 }
 
-/// A word of at most 15 bytes as one integer: its bytes, then its length. Built from
-/// two overlapping loads where the word allows (one branch on the length, no loop):
-/// runs for every token that starts like a stopword.
+/// A word of at most 15 bytes as one integer: its bytes, then its length. A word of 4
+/// to 15 bytes (most: a Han character takes three) is built from two overlapping loads
+/// with no loop; shorter ones a byte at a time. Runs for every token that starts like a
+/// stopword.
 fn key(word: &str) -> u128 {
     let bytes = word.as_bytes();
     let len = bytes.len();
