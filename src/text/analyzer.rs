@@ -206,8 +206,9 @@ impl Inner {
     fn for_each_term_in(&self, normalized: &str, mut f: impl FnMut(TermText<'_>, usize, usize)) {
         let stopwords = Stopwords::get();
         for piece in self.cut(normalized) {
-            let to = piece.from + piece.word.len();
-            self.with_term(piece.word, stopwords, |term| f(term, piece.from, to));
+            self.with_term(piece.word, stopwords, |term| {
+                f(term, piece.from, piece.to())
+            });
         }
     }
 

@@ -97,7 +97,7 @@ impl TokenStream for JiebaTokenStream<'_> {
             });
             if kept {
                 self.token.offset_from = piece.from;
-                self.token.offset_to = piece.from + piece.word.len();
+                self.token.offset_to = piece.to();
                 self.token.position = self.position;
                 self.token.position_length = 1;
                 self.position += 1;
