@@ -44,6 +44,8 @@ pub struct Weights {
     /// Weight of the margin itself, uncapped (long notices, where a clear lead over the
     /// runner-up keeps meaning more the wider it is).
     pub raw_margin: f32,
+    /// Weight of the share of the record's own question the investor's words contain.
+    pub key_recall: f32,
 }
 
 impl Default for Weights {
@@ -55,6 +57,7 @@ impl Default for Weights {
             score_ratio: 0.15,
             margin: 0.15,
             raw_margin: 0.0,
+            key_recall: 0.0,
         }
     }
 }
@@ -69,6 +72,7 @@ impl Weights {
                 self.score_ratio,
                 self.margin,
                 self.raw_margin,
+                self.key_recall,
             ],
             self.bias,
         )
@@ -82,12 +86,13 @@ impl Weights {
             score_ratio: w[2],
             margin: w[3],
             raw_margin: w[4],
+            key_recall: w[5],
         }
     }
 }
 
 /// How many numbers `Features::values` gives.
-pub const FEATURES: usize = 5;
+pub const FEATURES: usize = 6;
 
 impl Default for Thresholds {
     fn default() -> Thresholds {
@@ -113,6 +118,8 @@ pub struct Features {
     pub score_ratio: f32,
     /// (best − next different record) / best.
     pub margin: f32,
+    /// Share of the record's own question in the investor's words (`Hit::key_recall`).
+    pub key_recall: f32,
     pub is_faq: bool,
     /// The record lacks a proper name the question contains.
     pub missing_name: bool,
@@ -141,6 +148,7 @@ impl Features {
             self.score_ratio,
             (self.margin / 0.4).min(1.0),
             self.margin,
+            self.key_recall,
         ]
     }
 }
@@ -220,6 +228,7 @@ pub fn features(r: &Retrieval, cands: &[usize], i: usize) -> Features {
         key_coverage: hit.key_coverage,
         score_ratio: score_ratio(r, hit),
         margin,
+        key_recall: hit.key_recall,
         is_faq: hit.is_faq,
         missing_name: hit
             .missing

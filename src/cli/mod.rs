@@ -290,7 +290,7 @@ fn print_fit(fit: Option<&eval::Fit>, configured_auc: f64) {
     };
     let w = &f.weights;
     out!(
-        "\nconfidence weights fitted on {} right answers and {} out-of-scope questions\nseparation AUC: configured weights {:.3}; fitted, cross-validated (alternate questions in two halves, each scored by weights fitted on the other) {:.3} / {:.3}; fitted on all {:.3}\n[decision.weights]\nbias = {:.4}\ncoverage = {:.4}\nkey_coverage = {:.4}\nscore_ratio = {:.4}\nmargin = {:.4}\nraw_margin = {:.4}\n# thresholds change with the weights: run --sweep again with these in the config",
+        "\nconfidence weights fitted on {} right answers and {} out-of-scope questions\nseparation AUC: configured weights {:.3}; fitted, cross-validated (alternate questions in two halves, each scored by weights fitted on the other) {:.3} / {:.3}; fitted on all {:.3}\n[decision.weights]\nbias = {:.4}\ncoverage = {:.4}\nkey_coverage = {:.4}\nscore_ratio = {:.4}\nmargin = {:.4}\nraw_margin = {:.4}\nkey_recall = {:.4}\n# thresholds change with the weights: run --sweep again with these in the config",
         f.positives,
         f.negatives,
         configured_auc,
@@ -302,7 +302,8 @@ fn print_fit(fit: Option<&eval::Fit>, configured_auc: f64) {
         w.key_coverage,
         w.score_ratio,
         w.margin,
-        w.raw_margin
+        w.raw_margin,
+        w.key_recall
     );
 }
 
@@ -357,6 +358,25 @@ fn print_report(r: &eval::Report, t: &crate::answer::Thresholds) {
         "separation AUC (right answers vs out of scope): {:.3}",
         r.separation_auc
     );
+    for (name, groups) in [("style", &r.by_style), ("language", &r.by_lang)] {
+        if groups.is_empty() {
+            continue;
+        }
+        out!("per {name}:  in: n  right  wrong  clarify handoff | out: n  answered handoff");
+        for (label, t) in groups {
+            out!(
+                "  {label:11} {:4} {:5.1}% {:5.1}% {:5.1}%  {:5.1}%  | {:4}   {:5.1}%   {:5.1}%",
+                t.in_scope,
+                t.right_pct(),
+                t.wrong_pct(),
+                Pct(t.clarified, t.in_scope),
+                Pct(t.handed_off, t.in_scope),
+                t.out_of_scope,
+                t.out_answered_pct(),
+                t.out_handed_off_pct(),
+            );
+        }
+    }
     if let Some(x) = r.answer_in_cited_passage {
         out!("gold answer span in the cited passage: {x:.3}");
     }
@@ -403,10 +423,11 @@ fn print_details(scored: &[eval::Scored], t: &crate::answer::Thresholds, today: 
             (true, _) => "MISS",
         };
         out!(
-            "{verdict:4} {kind:7} conf {:.2} cov {:.2} key {:.2} ratio {:.2} margin {:.2} top {top} expect {} rank {:?} | {}",
+            "{verdict:4} {kind:7} conf {:.2} cov {:.2} key {:.2} recall {:.2} ratio {:.2} margin {:.2} top {top} expect {} rank {:?} | {}",
             d.confidence(),
             f.coverage,
             f.key_coverage,
+            f.key_recall,
             f.score_ratio,
             f.margin,
             s.question.expect.join(","),

@@ -1,6 +1,7 @@
 //! Quality measurement: Recall@1, MRR@10 and the decision table on evaluation questions,
 //! and a sweep of the decision thresholds over the same retrievals.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -10,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::answer::{self, Decision, HandoffReason, Thresholds};
 use crate::engine::{Engine, EngineError};
 use crate::error::SourceError;
-use crate::search::Retrieval;
+use crate::search::{Hit, Retrieval};
 
 mod fit;
 pub use fit::{Fit, fit};
@@ -29,6 +30,17 @@ pub struct EvalQuestion {
     /// Ids a person marked as a different intent (bq_faq).
     #[serde(default)]
     pub known_wrong: Vec<String>,
+    /// Key strings a right answer must contain, each a `|`-separated list of spellings
+    /// (`"2020-01-01|2020年1月1日"`): any record stating the fact counts as right.
+    #[serde(default)]
+    pub keys: Vec<String>,
+    /// How the question is phrased (`long`, `colloquial`, `jargon`, `keywords`, `typo`,
+    /// `mixed`, `plain`), for the per-style table.
+    #[serde(default)]
+    pub style: Option<String>,
+    /// The question's language as labelled (`zh`, `en`, `mixed`).
+    #[serde(default)]
+    pub lang: Option<String>,
 }
 
 impl EvalQuestion {
@@ -43,12 +55,16 @@ impl EvalQuestion {
                 })
                 .unwrap_or_default()
         };
+        let label = |key: &str| v.get(key).and_then(|x| x.as_str()).map(str::to_string);
         if let Some(q) = v.get("q").and_then(|q| q.as_str()) {
             return Ok(EvalQuestion {
                 q: q.to_string(),
                 expect: strings(&v["expect"]),
-                answer: v.get("answer").and_then(|a| a.as_str()).map(str::to_string),
+                answer: label("answer"),
                 known_wrong: Vec::new(),
+                keys: strings(&v["keys"]),
+                style: label("style"),
+                lang: label("lang"),
             });
         }
         let q = v
@@ -75,14 +91,41 @@ impl EvalQuestion {
                 v.get("answer").and_then(|a| a.as_str()).map(str::to_string)
             },
             known_wrong: strings(&v["known_wrong_faq_ids"]),
+            ..EvalQuestion::default()
         })
     }
 }
 
 impl EvalQuestion {
     pub fn in_scope(&self) -> bool {
-        !self.expect.is_empty()
+        !self.expect.is_empty() || !self.keys.is_empty()
     }
+
+    /// Whether `hit` answers the question: it is one of the expected records, or it
+    /// states every key string (in one of its spellings; case and spaces ignored).
+    pub fn accepts(&self, hit: &Hit) -> bool {
+        if self.expect.iter().any(|e| *e == hit.id) {
+            return true;
+        }
+        if self.keys.is_empty() {
+            return false;
+        }
+        let text = squash(&format!("{} {} {}", hit.title, hit.heading, hit.body));
+        self.keys.iter().all(|key| {
+            key.split('|')
+                .map(squash)
+                .any(|k| !k.is_empty() && text.contains(&k))
+        })
+    }
+}
+
+/// Lower case, normalised width, no whitespace: how key strings are compared.
+fn squash(s: &str) -> String {
+    crate::text::normalize(s)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// Reads one JSON Lines file, or every `*.jsonl` in a directory.
@@ -142,14 +185,10 @@ pub fn score_all(engine: &Engine, questions: &[EvalQuestion]) -> Result<Vec<Scor
         } else {
             None
         };
-        let ids: Vec<&str> = answer::candidates(&retrieval.hits)
+        let rank = answer::candidates(&retrieval.hits)
             .into_iter()
-            .map(|i| retrieval.hits[i].id.as_str())
             .take(10)
-            .collect();
-        let rank = ids
-            .iter()
-            .position(|id| q.expect.iter().any(|e| e == id))
+            .position(|i| q.accepts(&retrieval.hits[i]))
             .map(|p| p + 1);
         out.push(Scored {
             question: q.clone(),
@@ -211,6 +250,10 @@ pub struct Report {
     /// questions by confidence: 1.0 = every right answer is surer than every OOS question.
     pub separation_auc: f64,
     pub table: Table,
+    /// The decision table per labelled question style (empty when none is labelled).
+    pub by_style: BTreeMap<String, Table>,
+    /// The decision table per labelled language.
+    pub by_lang: BTreeMap<String, Table>,
 }
 
 pub fn decide_one(s: &Scored, t: &Thresholds, today: NaiveDate) -> Decision {
@@ -226,11 +269,19 @@ pub fn table(scored: &[Scored], t: &Thresholds, today: NaiveDate) -> Table {
 
 /// The decision table of decisions already taken, one per question.
 fn table_of(scored: &[Scored], decisions: &[Decision]) -> Table {
+    let refs: Vec<&Scored> = scored.iter().collect();
+    table_of_refs(&refs, decisions)
+}
+
+fn table_of_refs(scored: &[&Scored], decisions: &[Decision]) -> Table {
     let mut tb = Table::default();
     for (s, d) in scored.iter().zip(decisions) {
-        let id_of = |i: usize| s.retrieval.hits.get(i).map(|h| h.id.as_str());
-        let expected =
-            |i: usize| id_of(i).is_some_and(|id| s.question.expect.iter().any(|e| e == id));
+        let expected = |i: usize| {
+            s.retrieval
+                .hits
+                .get(i)
+                .is_some_and(|h| s.question.accepts(h))
+        };
         if s.question.in_scope() {
             tb.in_scope += 1;
             match d {
@@ -332,7 +383,29 @@ pub fn report(scored: &[Scored], t: &Thresholds, today: NaiveDate) -> Report {
         mrr_at_10: mrr,
         separation_auc: auc(&pos, &neg),
         table: table_of(scored, &decisions),
+        by_style: tables_by(scored, &decisions, |q| q.style.as_deref()),
+        by_lang: tables_by(scored, &decisions, |q| q.lang.as_deref()),
     }
+}
+
+/// One decision table per value of a question label; questions without it are left out.
+fn tables_by(
+    scored: &[Scored],
+    decisions: &[Decision],
+    label: impl Fn(&EvalQuestion) -> Option<&str>,
+) -> BTreeMap<String, Table> {
+    let mut groups: BTreeMap<String, (Vec<&Scored>, Vec<Decision>)> = BTreeMap::new();
+    for (s, d) in scored.iter().zip(decisions) {
+        if let Some(l) = label(&s.question) {
+            let g = groups.entry(l.to_string()).or_default();
+            g.0.push(s);
+            g.1.push(d.clone());
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(k, (ss, ds))| (k, table_of_refs(&ss, &ds)))
+        .collect()
 }
 
 fn auc(pos: &[f32], neg: &[f32]) -> f64 {

@@ -46,6 +46,11 @@ pub struct Hit {
     pub key_coverage: f32,
     /// Which concepts (by index in `Retrieval::concepts`) the record lacks.
     pub missing: Vec<usize>,
+    /// The other direction: the IDF-weighted share of the record's own question (a FAQ's
+    /// question, a passage's heading) that the investor's words contain. A long question
+    /// that first tells the investor's story covers little of itself with any record, but
+    /// the record it is really asking still finds nearly all its words in it.
+    pub key_recall: f32,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -221,7 +226,15 @@ pub fn retrieve(
             coverage: e.coverage,
             key_coverage: e.key_coverage,
             missing: e.missing,
+            key_recall: 0.0,
         });
+    }
+    let asked: HashSet<&str> = concepts
+        .iter()
+        .flat_map(|c| c.variants.iter().map(String::as_str))
+        .collect();
+    for hit in hits.iter_mut() {
+        hit.key_recall = key_recall(generation, &searcher, &asked, hit, num_docs)?;
     }
     // Equal scores (duplicate notices are common) are ordered by id, not by where the
     // index happened to put the records, so every build of one corpus answers alike.
@@ -238,6 +251,32 @@ pub fn retrieve(
         hits,
         num_docs,
     })
+}
+
+/// How much of `hit`'s key text (see `Hit::key_recall`) the question's terms hold.
+fn key_recall(
+    generation: &Generation,
+    searcher: &Searcher,
+    asked: &HashSet<&str>,
+    hit: &Hit,
+    num_docs: u64,
+) -> Result<f32, SearchError> {
+    // A passage's title is its whole document's; what the passage is about is its heading.
+    let key = if hit.is_faq || hit.heading.is_empty() {
+        &hit.title
+    } else {
+        &hit.heading
+    };
+    let (mut total, mut covered) = (0.0f32, 0.0f32);
+    for term in generation.analyzer.distinct_terms(key) {
+        let df = searcher.doc_freq(&Term::from_field_text(generation.fields.all, &term))?;
+        let w = idf(df, num_docs);
+        total += w;
+        if asked.contains(term.as_str()) {
+            covered += w;
+        }
+    }
+    Ok(if total > 0.0 { covered / total } else { 0.0 })
 }
 
 /// Records read in full after re-ranking: enough for sources, margins and clarify options.
