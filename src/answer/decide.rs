@@ -46,6 +46,8 @@ pub struct Weights {
     pub raw_margin: f32,
     /// Weight of the share of the record's own question the investor's words contain.
     pub key_recall: f32,
+    /// Weight of the coverage of the clause that asks (`Retrieval::focus`).
+    pub focus_coverage: f32,
 }
 
 impl Default for Weights {
@@ -58,6 +60,7 @@ impl Default for Weights {
             margin: 0.15,
             raw_margin: 0.0,
             key_recall: 0.0,
+            focus_coverage: 0.0,
         }
     }
 }
@@ -73,6 +76,7 @@ impl Weights {
                 self.margin,
                 self.raw_margin,
                 self.key_recall,
+                self.focus_coverage,
             ],
             self.bias,
         )
@@ -87,12 +91,13 @@ impl Weights {
             margin: w[3],
             raw_margin: w[4],
             key_recall: w[5],
+            focus_coverage: w[6],
         }
     }
 }
 
 /// How many numbers `Features::values` gives.
-pub const FEATURES: usize = 6;
+pub const FEATURES: usize = 7;
 
 impl Default for Thresholds {
     fn default() -> Thresholds {
@@ -120,6 +125,8 @@ pub struct Features {
     pub margin: f32,
     /// Share of the record's own question in the investor's words (`Hit::key_recall`).
     pub key_recall: f32,
+    /// Coverage of the clause that asks (`Retrieval::focus_coverage`).
+    pub focus_coverage: f32,
     pub is_faq: bool,
     /// The record lacks a proper name the question contains.
     pub missing_name: bool,
@@ -149,6 +156,7 @@ impl Features {
             (self.margin / 0.4).min(1.0),
             self.margin,
             self.key_recall,
+            self.focus_coverage,
         ]
     }
 }
@@ -229,6 +237,7 @@ pub fn features(r: &Retrieval, cands: &[usize], i: usize) -> Features {
         score_ratio: score_ratio(r, hit),
         margin,
         key_recall: hit.key_recall,
+        focus_coverage: r.focus_coverage(hit),
         is_faq: hit.is_faq,
         missing_name: hit
             .missing

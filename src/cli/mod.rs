@@ -290,7 +290,7 @@ fn print_fit(fit: Option<&eval::Fit>, configured_auc: f64) {
     };
     let w = &f.weights;
     out!(
-        "\nconfidence weights fitted on {} right answers and {} out-of-scope questions\nseparation AUC: configured weights {:.3}; fitted, cross-validated (alternate questions in two halves, each scored by weights fitted on the other) {:.3} / {:.3}; fitted on all {:.3}\n[decision.weights]\nbias = {:.4}\ncoverage = {:.4}\nkey_coverage = {:.4}\nscore_ratio = {:.4}\nmargin = {:.4}\nraw_margin = {:.4}\nkey_recall = {:.4}\n# thresholds change with the weights: run --sweep again with these in the config",
+        "\nconfidence weights fitted on {} right answers and {} out-of-scope questions\nseparation AUC: configured weights {:.3}; fitted, cross-validated (alternate questions in two halves, each scored by weights fitted on the other) {:.3} / {:.3}; fitted on all {:.3}\n[decision.weights]\nbias = {:.4}\ncoverage = {:.4}\nkey_coverage = {:.4}\nscore_ratio = {:.4}\nmargin = {:.4}\nraw_margin = {:.4}\nkey_recall = {:.4}\nfocus_coverage = {:.4}\n# thresholds change with the weights: run --sweep again with these in the config",
         f.positives,
         f.negatives,
         configured_auc,
@@ -303,7 +303,8 @@ fn print_fit(fit: Option<&eval::Fit>, configured_auc: f64) {
         w.score_ratio,
         w.margin,
         w.raw_margin,
-        w.key_recall
+        w.key_recall,
+        w.focus_coverage
     );
 }
 
@@ -423,11 +424,12 @@ fn print_details(scored: &[eval::Scored], t: &crate::answer::Thresholds, today: 
             (true, _) => "MISS",
         };
         out!(
-            "{verdict:4} {kind:7} conf {:.2} cov {:.2} key {:.2} recall {:.2} ratio {:.2} margin {:.2} top {top} expect {} rank {:?} | {}",
+            "{verdict:4} {kind:7} conf {:.2} cov {:.2} key {:.2} recall {:.2} focus {:.2} ratio {:.2} margin {:.2} top {top} expect {} rank {:?} | {}",
             d.confidence(),
             f.coverage,
             f.key_coverage,
             f.key_recall,
+            f.focus_coverage,
             f.score_ratio,
             f.margin,
             s.question.expect.join(","),

@@ -165,7 +165,7 @@ mod tests {
 
     fn sample(coverage: f32, right: bool) -> Sample {
         Sample {
-            x: [coverage, 0.5, 0.5, 0.5, 0.2],
+            x: [coverage, 0.5, 0.5, 0.5, 0.2, 0.4, 0.5],
             right,
         }
     }

@@ -436,9 +436,11 @@ pub struct SweepRow {
 /// Replays the decision across a grid of thresholds.
 pub fn sweep(scored: &[Scored], base: &Thresholds, today: NaiveDate) -> Vec<SweepRow> {
     let mut rows = Vec::new();
-    for min_cov in [0.4f32, 0.5, 0.55, 0.6, 0.7] {
-        for step in 0..=24 {
-            let answer = 0.40 + 0.02 * step as f32;
+    // Low coverage gates too: a fitted confidence that weighs the record's own question
+    // (`key_recall`) may answer a long question whose words the record only partly holds.
+    for min_cov in [0.0f32, 0.2, 0.3, 0.4, 0.5, 0.55, 0.6, 0.7] {
+        for step in 0..=35 {
+            let answer = 0.30 + 0.02 * step as f32;
             let t = Thresholds {
                 answer,
                 clarify: (answer - 0.1).max(0.0),
@@ -474,4 +476,55 @@ pub fn recommend(
                 .cmp(&b.table.right)
                 .then(b.table.wrong.cmp(&a.table.wrong))
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(id: &str, body: &str) -> Hit {
+        Hit {
+            id: id.to_string(),
+            is_faq: true,
+            lang: crate::text::Lang::Zh,
+            title: "高新技术企业税率".to_string(),
+            heading: String::new(),
+            body: body.to_string(),
+            meta: Default::default(),
+            score: 1.0,
+            coverage: 1.0,
+            key_coverage: 1.0,
+            missing: Vec::new(),
+            key_recall: 1.0,
+        }
+    }
+
+    fn question(line: &str) -> EvalQuestion {
+        EvalQuestion::from_json(serde_json::from_str(line).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_record_stating_every_key_in_any_spelling_is_right() {
+        let q = question(
+            r#"{"q": "高企税率", "keys": ["15%", "2008-01-01|2008年1月1日"], "style": "jargon", "lang": "zh"}"#,
+        );
+        assert!(q.in_scope());
+        assert_eq!(q.style.as_deref(), Some("jargon"));
+        assert!(q.accepts(&hit("a", "自 2008年 1月1日起，减按１５％的税率征收。")));
+        assert!(
+            !q.accepts(&hit("b", "减按15%的税率征收。")),
+            "one key missing"
+        );
+        assert!(!q.accepts(&hit("c", "税率为25%，2008-01-01起施行")));
+    }
+
+    #[test]
+    fn expected_ids_still_count_and_out_of_scope_lines_accept_nothing() {
+        let q = question(r#"{"q": "x", "expect": ["faq-1"]}"#);
+        assert!(q.accepts(&hit("faq-1", "")));
+        assert!(!q.accepts(&hit("faq-2", "")));
+        let oos = question(r#"{"q": "苏州补贴", "expect": [], "style": "plain"}"#);
+        assert!(!oos.in_scope());
+        assert!(!oos.accepts(&hit("faq-1", "15%")));
+    }
 }

@@ -56,6 +56,9 @@ pub struct Hit {
 #[derive(Debug, Clone, Default)]
 pub struct Retrieval {
     pub concepts: Vec<Concept>,
+    /// The concepts (indexes into `concepts`) of the clause that asks (`focus_clause`):
+    /// all of them when the question is one clause.
+    pub focus: Vec<usize>,
     pub hits: Vec<Hit>,
     pub num_docs: u64,
 }
@@ -64,6 +67,39 @@ impl Retrieval {
     pub fn total_idf(&self) -> f32 {
         self.concepts.iter().map(|c| c.idf * c.weight).sum()
     }
+
+    /// The IDF-weighted share of the focus clause's concepts that `hit` holds.
+    pub fn focus_coverage(&self, hit: &Hit) -> f32 {
+        let (mut total, mut covered) = (0.0f32, 0.0f32);
+        for &c in &self.focus {
+            let w = self.concepts[c].idf * self.concepts[c].weight;
+            total += w;
+            if !hit.missing.contains(&c) {
+                covered += w;
+            }
+        }
+        if total > 0.0 {
+            covered / total
+        } else {
+            hit.coverage
+        }
+    }
+}
+
+/// Which of `concepts` the question's focus clause holds.
+fn focus_of(generation: &Generation, question: &str, concepts: &[Concept]) -> Vec<usize> {
+    let clause = crate::text::focus_clause(question);
+    if clause.len() == question.len() {
+        return (0..concepts.len()).collect();
+    }
+    let terms: HashSet<String> = generation
+        .analyzer
+        .distinct_terms(clause)
+        .into_iter()
+        .collect();
+    (0..concepts.len())
+        .filter(|&i| concepts[i].variants.iter().any(|v| terms.contains(v)))
+        .collect()
 }
 
 /// Field boosts: a match in what a record is *about* (a FAQ's question, a passage's
@@ -129,6 +165,7 @@ pub fn retrieve(
     let f = generation.fields;
     let num_docs = searcher.num_docs();
     let concepts = concepts_of(generation, &searcher, question, num_docs)?;
+    let focus = focus_of(generation, question, &concepts);
 
     let field_of = |role: FieldRole| match role {
         FieldRole::Title => f.title,
@@ -181,6 +218,7 @@ pub fn retrieve(
     if clauses.is_empty() {
         return Ok(Retrieval {
             concepts,
+            focus,
             hits: Vec::new(),
             num_docs,
         });
@@ -248,6 +286,7 @@ pub fn retrieve(
     });
     Ok(Retrieval {
         concepts,
+        focus,
         hits,
         num_docs,
     })
