@@ -119,11 +119,16 @@ impl EvalQuestion {
     }
 }
 
-/// Lower case, normalised width, no whitespace: how key strings are compared.
+/// Lower case, half width (punctuation too: ％ is %), no whitespace: how key strings
+/// are compared.
 fn squash(s: &str) -> String {
     crate::text::normalize(s)
         .chars()
         .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            _ => c,
+        })
         .flat_map(char::to_lowercase)
         .collect()
 }
