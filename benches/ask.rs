@@ -302,8 +302,12 @@ fn bench_laws(c: &mut Criterion) {
         return;
     };
     let started = Instant::now();
-    let summary = xiaoer::engine::reindex(&corpus, &dir.path().join("index"), &mut |_, _| {})
-        .expect("laws corpus indexes");
+    let config = xiaoer::config::Config {
+        corpus: corpus.clone(),
+        index: dir.path().join("index"),
+        ..Default::default()
+    };
+    let summary = xiaoer::engine::reindex(&config, &mut |_, _| {}).expect("laws corpus indexes");
     println!(
         "reindex/laws: {n} laws, {} passages in {:.1}s",
         summary.passages,

@@ -25,14 +25,17 @@ pub struct Config {
     pub addr: String,
     /// Questions longer than this (in characters) are refused with a request to shorten.
     pub max_question_chars: usize,
-    /// Decision thresholds, tuned per corpus with `xiaoer eval --sweep`.
-    pub decision: Thresholds,
+    /// Decision thresholds and weights. Unset, each generation's own calibration (made by
+    /// `reindex`) is used; set, it overrides that (tune it with `xiaoer eval --sweep`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Thresholds>,
     /// Office hours, claim timeout.
     pub desk: DeskConfig,
     /// Web limits.
     pub web: WebConfig,
-    /// Retrieval evidence (for ablations).
-    pub search: crate::search::SearchOptions,
+    /// Retrieval evidence. Unset, each generation's calibration picks it (see `calibrate`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search: Option<crate::search::SearchOptions>,
     /// Telegram (off without a token).
     pub telegram: crate::channels::telegram::TelegramConfig,
 }
@@ -66,11 +69,11 @@ impl Default for Config {
             data: PathBuf::from("data"),
             addr: "127.0.0.1:8080".to_string(),
             max_question_chars: 1000,
-            decision: Thresholds::default(),
+            decision: None,
             desk: DeskConfig::default(),
             web: WebConfig::default(),
             telegram: Default::default(),
-            search: crate::search::SearchOptions::default(),
+            search: None,
         }
     }
 }
@@ -133,8 +136,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.corpus, PathBuf::from("/srv/c"));
-        assert_eq!(c.decision.answer, 0.7);
-        assert_eq!(c.decision.clarify, Thresholds::default().clarify);
+        assert_eq!(c.decision.unwrap().answer, 0.7);
+        assert_eq!(c.decision.unwrap().clarify, Thresholds::default().clarify);
         c.apply_env(|k| (k == "XIAOER_CORPUS").then(|| "/env/c".to_string()));
         assert_eq!(c.corpus, PathBuf::from("/env/c"));
     }
@@ -146,10 +149,13 @@ mod tests {
             Path::new("x.toml"),
         )
         .unwrap();
-        assert_eq!(c.decision.weights.raw_margin, 0.46);
-        assert_eq!(c.decision.weights.coverage, 0.2);
+        assert_eq!(c.decision.unwrap().weights.raw_margin, 0.46);
+        assert_eq!(c.decision.unwrap().weights.coverage, 0.2);
         let defaults = crate::answer::Weights::default();
-        assert_eq!(c.decision.weights.score_ratio, defaults.score_ratio);
+        assert_eq!(
+            c.decision.unwrap().weights.score_ratio,
+            defaults.score_ratio
+        );
         let e =
             Config::parse("[decision.weights]\nmargins = 1\n", Path::new("x.toml")).unwrap_err();
         assert_eq!(e.line, 2, "{e}");

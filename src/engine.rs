@@ -1,21 +1,19 @@
 //! The answering engine: the current index generation plus the decision. It follows
 //! `index/CURRENT`, so a re-index by any process switches it over without a restart.
 
-use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 
-use crate::answer::{self, Decision, HandoffReason, Kind, Reply};
+use crate::answer::{self, Decision, HandoffReason, Kind, Reply, Thresholds};
+use crate::calibrate::{self, CALIBRATION_FILE, Calibration, CorpusDecision};
 use crate::config::Config;
 use crate::corpus;
 use crate::error::SourceError;
-use crate::search::{self, BuildSummary, Generation, Retrieval, SearchError};
+use crate::search::{self, BuildSummary, Generation, Retrieval, SearchError, SearchOptions};
 use crate::text::{Lang, detect_lang};
 
-/// Records retrieved per question: enough for sources, margins and clarify options.
-const RETRIEVE_LIMIT: usize = 20;
 /// How often `ask` looks at `CURRENT` for a new generation.
 const RELOAD_CHECK_EVERY: Duration = Duration::from_secs(1);
 
@@ -39,8 +37,37 @@ fn format_corpus_errors(errors: &[SourceError]) -> String {
 
 pub struct Engine {
     config: Config,
-    current: RwLock<Arc<Generation>>,
+    current: RwLock<Serving>,
     last_check: Mutex<Instant>,
+}
+
+/// The generation serving and the decision it is answered with; switched together.
+#[derive(Clone)]
+struct Serving {
+    generation: Arc<Generation>,
+    thresholds: Thresholds,
+    search: SearchOptions,
+    calibrated: bool,
+}
+
+impl Serving {
+    /// `[decision]` from the config when it has one, else the generation's calibration,
+    /// else the built-in defaults.
+    fn new(config: &Config, g: Generation) -> Serving {
+        let calibration = Calibration::read(&g.dir);
+        Serving {
+            search: config
+                .search
+                .or(calibration.as_ref().map(|c| c.search))
+                .unwrap_or_default(),
+            thresholds: config
+                .decision
+                .or(calibration.as_ref().map(|c| c.thresholds))
+                .unwrap_or_default(),
+            calibrated: config.decision.is_none() && calibration.is_some(),
+            generation: Arc::new(g),
+        }
+    }
 }
 
 impl std::fmt::Debug for Engine {
@@ -69,7 +96,7 @@ impl Engine {
     ) -> Result<Engine, EngineError> {
         match search::current_generation(&config.index) {
             None => {
-                reindex(&config.corpus, &config.index, progress)?;
+                reindex(&config, progress)?;
             }
             Some((name, dir)) => {
                 let built_with = search::read_summary(&dir).map_or(1, |s| s.analysis);
@@ -77,7 +104,7 @@ impl Engine {
                     // Its terms were made by another analysis: rebuild. Should the corpus
                     // not build now, the old generation serves, as after any failed build.
                     tracing::info!(generation = %name, built_with, "index made by an older text analysis; re-indexing");
-                    if let Err(e) = reindex(&config.corpus, &config.index, progress) {
+                    if let Err(e) = reindex(&config, progress) {
                         tracing::warn!(error = %e, "re-index failed; serving the older index");
                     }
                 }
@@ -88,10 +115,27 @@ impl Engine {
 
     fn with_generation(config: Config, g: Generation) -> Engine {
         Engine {
+            current: RwLock::new(Serving::new(&config, g)),
             config,
-            current: RwLock::new(Arc::new(g)),
             last_check: Mutex::new(Instant::now()),
         }
+    }
+
+    fn serving(&self) -> Serving {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The decision thresholds and weights questions are answered with now.
+    pub fn thresholds(&self) -> Thresholds {
+        self.serving().thresholds
+    }
+
+    /// Whether they come from the serving generation's calibration.
+    pub fn calibrated(&self) -> bool {
+        self.serving().calibrated
     }
 
     pub fn config(&self) -> &Config {
@@ -99,10 +143,7 @@ impl Engine {
     }
 
     pub fn generation(&self) -> Arc<Generation> {
-        self.current
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.serving().generation
     }
 
     /// Re-reads the corpus, builds a new generation and switches to it. On any error the
@@ -111,7 +152,7 @@ impl Engine {
         &self,
         progress: &mut dyn FnMut(usize, usize),
     ) -> Result<BuildSummary, EngineError> {
-        let summary = reindex(&self.config.corpus, &self.config.index, progress)?;
+        let summary = reindex(&self.config, progress)?;
         self.reload()?;
         Ok(summary)
     }
@@ -127,7 +168,8 @@ impl Engine {
         }
         let g = Generation::open(name, dir, Some((&old.dictionary, &old.analyzer)))?;
         tracing::info!(generation = %g.name, "switched to new index generation");
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(g);
+        let serving = Serving::new(&self.config, g);
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = serving;
         Ok(true)
     }
 
@@ -157,8 +199,8 @@ impl Engine {
             &g,
             question,
             lang,
-            RETRIEVE_LIMIT,
-            &self.config.search,
+            search::RETRIEVE_LIMIT,
+            &self.serving().search,
         )?)
     }
 
@@ -188,7 +230,7 @@ impl Engine {
                 confidence: 1.0,
             }
         } else {
-            answer::decide(&retrieval, &self.config.decision, today)
+            answer::decide(&retrieval, &self.thresholds(), today)
         };
         answer::compose(question, lang, &retrieval, &decision, today)
     }
@@ -218,12 +260,33 @@ pub fn today() -> NaiveDate {
     chrono::Local::now().date_naive()
 }
 
-/// Parses the corpus and builds a new generation; nothing switches on error.
+/// Parses the corpus, calibrates the decision to it (see `calibrate`) unless the config or
+/// the corpus's `decision.toml` gives one, and builds a new generation holding both;
+/// nothing switches on error.
 pub fn reindex(
-    corpus_dir: &Path,
-    index_dir: &Path,
+    config: &Config,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<BuildSummary, EngineError> {
-    let corpus = corpus::load(corpus_dir).map_err(EngineError::Corpus)?;
-    Ok(search::build_and_switch(&corpus, index_dir, progress)?)
+    let corpus = corpus::load(&config.corpus).map_err(EngineError::Corpus)?;
+    let own = CorpusDecision::read(&config.corpus).map_err(|e| EngineError::Corpus(vec![e]))?;
+    // The corpus's own decision needs no calibration (nor does the config's, which would
+    // override it anyway). Calibrating runs after the index is built, inside the build: a
+    // kill meanwhile leaves only a `.building` directory, removed by the next build.
+    let mut calibration: Option<Calibration> = None;
+    let mut decide = || -> Result<search::ExtraFiles, SearchError> {
+        calibration = if config.decision.is_some() {
+            None
+        } else if own.decision.is_some() {
+            own.apply(None)
+        } else {
+            calibrate::calibrate(&corpus, config.search.or(own.search), today())?
+        };
+        Ok(calibration
+            .iter()
+            .map(|c| (CALIBRATION_FILE, c.to_json()))
+            .collect())
+    };
+    let mut summary = search::build_and_switch(&corpus, &config.index, progress, &mut decide)?;
+    summary.calibration = calibration.map(|c| c.describe());
+    Ok(summary)
 }

@@ -3,6 +3,7 @@
 //! when it is unsure. This crate is the library; `main.rs` is only the command line.
 
 pub mod answer;
+pub mod calibrate;
 pub mod channels;
 pub mod cli;
 pub mod config;

@@ -208,12 +208,13 @@ impl Decision {
     }
 }
 
-/// The best record per id (several passages of one policy count as one candidate), in
-/// score order, as indexes into `hits`.
+/// The best record per answer (several passages of one policy, or one FAQ in two
+/// languages, count as one candidate: `Hit::answer_key`), in score order, as indexes
+/// into `hits`.
 pub fn candidates(hits: &[Hit]) -> Vec<usize> {
     let mut seen = std::collections::HashSet::new();
     (0..hits.len())
-        .filter(|&i| seen.insert(hits[i].id.as_str()))
+        .filter(|&i| seen.insert(hits[i].answer_key()))
         .collect()
 }
 

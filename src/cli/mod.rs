@@ -44,7 +44,7 @@ pub fn progress_bar() -> (ProgressBar, impl FnMut(usize, usize)) {
 pub fn reindex(config: &Config) -> Result<()> {
     let (bar, mut progress) = progress_bar();
     let started = Instant::now();
-    let result = engine::reindex(&config.corpus, &config.index, &mut progress);
+    let result = engine::reindex(config, &mut progress);
     bar.finish_and_clear();
     match result {
         Ok(s) => {
@@ -56,6 +56,11 @@ pub fn reindex(config: &Config) -> Result<()> {
                 s.faqs,
                 started.elapsed().as_secs_f64()
             );
+            match &s.calibration {
+                Some(c) => out!("{c}"),
+                None if config.decision.is_some() => out!("decision: [decision] from the config"),
+                None => out!("decision: built-in defaults (the corpus is too small to calibrate)"),
+            }
             out!("now serving {}", config.index.join(&s.generation).display());
             Ok(())
         }
@@ -212,7 +217,7 @@ pub fn eval(
     let questions = eval::load(path)?;
     let scored = eval::score_all(engine, &questions)?;
     let today = engine::today();
-    let thresholds = engine.config().decision;
+    let thresholds = engine.thresholds();
     if details {
         print_details(&scored, &thresholds, today);
     }
@@ -238,7 +243,7 @@ pub fn eval(
         out!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     } else {
-        print_report(&report, &thresholds);
+        print_report(&report, &thresholds, engine.calibrated());
     }
     if fit {
         print_fit(eval::fit(&scored, today).as_ref(), report.separation_auc);
@@ -321,10 +326,15 @@ impl std::fmt::Display for Pct {
     }
 }
 
-fn print_report(r: &eval::Report, t: &crate::answer::Thresholds) {
+fn print_report(r: &eval::Report, t: &crate::answer::Thresholds, calibrated: bool) {
     let tb = &r.table;
     out!(
-        "thresholds: answer {:.2}, clarify {:.2}, min_coverage {:.2}",
+        "thresholds ({}): answer {:.2}, clarify {:.2}, min_coverage {:.2}",
+        if calibrated {
+            "calibrated"
+        } else {
+            "configured"
+        },
         t.answer,
         t.clarify,
         t.min_coverage

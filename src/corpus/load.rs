@@ -258,6 +258,8 @@ struct FaqEntry {
     tags: Vec<String>,
     #[serde(default)]
     lang: Option<String>,
+    #[serde(default)]
+    same_as: Option<String>,
 }
 
 /// Parses one FAQ file: an array of `[[faq]]` tables.
@@ -298,6 +300,7 @@ pub fn parse_faqs(text: &str, path: &Path) -> Result<Vec<Faq>, SourceError> {
             sources: entry.sources,
             tags: entry.tags,
             lang,
+            same_as: entry.same_as.filter(|s| !s.trim().is_empty()),
             path: path.to_path_buf(),
             line,
         });
@@ -305,7 +308,8 @@ pub fn parse_faqs(text: &str, path: &Path) -> Result<Vec<Faq>, SourceError> {
     Ok(out)
 }
 
-/// Ids unique across the corpus; FAQ sources name existing policies.
+/// Ids unique across the corpus; FAQ sources name existing policies; `same_as` names an
+/// existing FAQ that is itself no one's counterpart (one level, so a group is one id).
 fn check_references(policies: &[Policy], faqs: &[Faq], errors: &mut Vec<SourceError>) {
     let mut seen: HashMap<&str, (&Path, usize)> = HashMap::new();
     for p in policies {
@@ -341,6 +345,21 @@ fn check_references(policies: &[Policy], faqs: &[Faq], errors: &mut Vec<SourceEr
                     format!("FAQ {}: source {s:?} is not a policy id in policies/", f.id),
                 ));
             }
+        }
+    }
+    for f in faqs {
+        let Some(target) = &f.same_as else { continue };
+        let problem = match faqs.iter().find(|o| &o.id == target) {
+            None => Some(format!("FAQ {}: same_as {target:?} is not a FAQ id", f.id)),
+            Some(o) if o.id == f.id => Some(format!("FAQ {}: same_as names itself", f.id)),
+            Some(o) if o.same_as.is_some() => Some(format!(
+                "FAQ {}: same_as {target:?} is itself the counterpart of another FAQ; name that one",
+                f.id
+            )),
+            Some(_) => None,
+        };
+        if let Some(m) = problem {
+            errors.push(SourceError::new(&f.path, f.line, m));
         }
     }
 }
@@ -387,6 +406,27 @@ mod tests {
         let text = "[[faq]]\nid = \"a\"\nquestion = \"q\"\nanswer = \"x\"\n\n[[faq]]\nid = \"b\"\nquestion = \"q2\"\nanswer = \"\"\n";
         let e = parse_faqs(text, Path::new("f.toml")).unwrap_err();
         assert_eq!(e.line, 7, "{e}");
+    }
+
+    #[test]
+    fn same_as_must_name_a_faq() {
+        let dir = tempfile::tempdir().unwrap();
+        let policies = dir.path().join("policies");
+        let faqs = dir.path().join("faqs");
+        std::fs::create_dir_all(&policies).unwrap();
+        std::fs::create_dir_all(&faqs).unwrap();
+        std::fs::write(policies.join("p1.md"), POLICY).unwrap();
+        let faq = |id: &str, same_as: &str| {
+            format!(
+                "[[faq]]\nid = \"{id}\"\nquestion = \"q {id}\"\nanswer = \"x\"\nsources = [\"p1\"]\nsame_as = \"{same_as}\"\n\n"
+            )
+        };
+        std::fs::write(faqs.join("f.toml"), faq("a", "") + &faq("b", "a")).unwrap();
+        let corpus = load(dir.path()).unwrap();
+        assert_eq!(corpus.faqs[1].same_as.as_deref(), Some("a"));
+        std::fs::write(faqs.join("f.toml"), faq("a", "") + &faq("b", "zz")).unwrap();
+        let e = load(dir.path()).unwrap_err()[0].to_string();
+        assert!(e.contains("same_as \"zz\""), "{e}");
     }
 
     #[test]

@@ -41,6 +41,9 @@ pub struct Faq {
     pub sources: Vec<String>,
     pub tags: Vec<String>,
     pub lang: Lang,
+    /// The FAQ this one says the same as in another language: the two are one answer,
+    /// so one is never the other's rival (margin, clarify options).
+    pub same_as: Option<String>,
     pub path: PathBuf,
     pub line: usize,
 }

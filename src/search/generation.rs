@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use tantivy::{Index, TantivyDocument, doc};
+use tantivy::{Index, ReloadPolicy, TantivyDocument, doc};
 
 use super::SearchError;
 use super::meta::Meta;
+use super::open::Generation;
 use super::schema::{self, KIND_FAQ, KIND_PASSAGE};
 use crate::corpus::{Corpus, Policy};
 use crate::text::{
@@ -43,6 +44,9 @@ pub struct BuildSummary {
     /// `ANALYSIS_VERSION` at build time; builds from before it was recorded read as 1.
     #[serde(default = "first_analysis")]
     pub analysis: u32,
+    /// How the decision was calibrated to this corpus (`calibrate`), when it was.
+    #[serde(default)]
+    pub calibration: Option<String>,
 }
 
 fn first_analysis() -> u32 {
@@ -55,12 +59,18 @@ impl BuildSummary {
     }
 }
 
+/// Files (name, bytes) a build adds to its generation besides the index.
+pub type ExtraFiles = Vec<(&'static str, Vec<u8>)>;
+
 /// Builds a new generation from `corpus` and makes it current. `progress(done, total)` is
-/// called as documents are added.
+/// called as documents are added. After the index is built, `extra()` makes files that are
+/// written into the generation before it is switched to, so they serve together with its
+/// index (the corpus's calibrated decision); an error there abandons the build.
 pub fn build_and_switch(
     corpus: &Corpus,
     index_root: &Path,
     progress: &mut dyn FnMut(usize, usize),
+    extra: &mut dyn FnMut() -> Result<ExtraFiles, SearchError>,
 ) -> Result<BuildSummary, SearchError> {
     let started = Instant::now();
     fs::create_dir_all(index_root).map_err(|e| SearchError::io(index_root, e))?;
@@ -72,7 +82,12 @@ pub fn build_and_switch(
     let name = new_generation_name(index_root);
     let building = index_root.join(format!("{name}{BUILDING_SUFFIX}"));
     fs::create_dir_all(&building).map_err(|e| SearchError::io(&building, e))?;
-    let result = build_into(corpus, &building, &name, progress, started);
+    let result = build_into(corpus, &building, &name, progress, started).and_then(|s| {
+        for (file, bytes) in extra()? {
+            write_synced(&building.join(file), &bytes)?;
+        }
+        Ok(s)
+    });
     let summary = match result {
         Ok(s) => s,
         Err(e) => {
@@ -105,9 +120,39 @@ fn build_into(
     let analyzer = Analyzer::new(&corpus.dictionary);
     let (schema, f) = schema::build();
     let index = Index::create_in_dir(dir, schema)?;
+    let total = write_records(&index, &analyzer, f, corpus, progress)?;
+
+    let summary = BuildSummary {
+        generation: name.to_string(),
+        documents: corpus.policies.len(),
+        passages: corpus.passage_count(),
+        faqs: corpus.faqs.len(),
+        millis: started.elapsed().as_millis(),
+        analysis: ANALYSIS_VERSION,
+        calibration: None,
+    };
+    verify(&index, total)?;
+    let summary_path = dir.join(SUMMARY_FILE);
+    write_synced(
+        &summary_path,
+        serde_json::to_string_pretty(&summary)
+            .unwrap_or_default()
+            .as_bytes(),
+    )?;
+    Ok(summary)
+}
+
+/// Adds every FAQ and passage of `corpus` to `index` and commits; returns how many.
+fn write_records(
+    index: &Index,
+    analyzer: &Analyzer,
+    f: schema::Fields,
+    corpus: &Corpus,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<usize, SearchError> {
     index
         .tokenizers()
-        .register(TOKENIZER_NAME, JiebaTokenizer::new(analyzer));
+        .register(TOKENIZER_NAME, JiebaTokenizer::new(analyzer.clone()));
     index
         .tokenizers()
         .register(BIGRAM_TOKENIZER_NAME, BigramTokenizer);
@@ -180,24 +225,29 @@ fn build_into(
     writer.commit()?;
     writer.wait_merging_threads()?;
     progress(total, total);
+    Ok(total)
+}
 
-    let summary = BuildSummary {
-        generation: name.to_string(),
-        documents: corpus.policies.len(),
-        passages: corpus.passage_count(),
-        faqs: corpus.faqs.len(),
-        millis: started.elapsed().as_millis(),
-        analysis: ANALYSIS_VERSION,
-    };
-    verify(&index, total)?;
-    let summary_path = dir.join(SUMMARY_FILE);
-    write_synced(
-        &summary_path,
-        serde_json::to_string_pretty(&summary)
-            .unwrap_or_default()
-            .as_bytes(),
-    )?;
-    Ok(summary)
+/// An index of `corpus` held in memory, for questions asked of a corpus that is never
+/// served (calibration's corpora with records left out).
+pub fn build_in_ram(corpus: &Corpus, analyzer: &Analyzer) -> Result<Generation, SearchError> {
+    let (schema, fields) = schema::build();
+    let index = Index::create_in_ram(schema);
+    write_records(&index, analyzer, fields, corpus, &mut |_, _| {})?;
+    let reader = index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()?;
+    Ok(Generation {
+        name: "in-ram".to_string(),
+        dir: PathBuf::new(),
+        index,
+        reader,
+        fields,
+        analyzer: analyzer.clone(),
+        dictionary: corpus.dictionary.clone(),
+        summary: None,
+    })
 }
 
 /// A new generation must hold every record before it may serve.

@@ -34,6 +34,10 @@ pub struct Meta {
     /// FAQ: the policy ids it rests on.
     #[serde(default)]
     pub cites: Vec<String>,
+    /// FAQ: the id of the answer it is one language of (its `same_as`, or its own id).
+    /// Empty for passages and in indexes built before counterparts existed.
+    #[serde(default)]
+    pub group: String,
 }
 
 impl Meta {
@@ -54,6 +58,7 @@ impl Meta {
                 policy.passages.get(passage).map(|p| p.line).unwrap_or(1)
             ),
             cites: Vec::new(),
+            group: String::new(),
         }
     }
 
@@ -82,6 +87,7 @@ impl Meta {
             passage: 0,
             location: format!("{}:{}", faq.path.display(), faq.line),
             cites: faq.sources.clone(),
+            group: faq.same_as.clone().unwrap_or_else(|| faq.id.clone()),
         }
     }
 

@@ -10,8 +10,8 @@ mod schema;
 use std::path::{Path, PathBuf};
 
 pub use generation::{
-    ANALYSIS_VERSION, BuildSummary, CURRENT_FILE, build_and_switch, current_generation,
-    read_summary,
+    ANALYSIS_VERSION, BuildSummary, CURRENT_FILE, ExtraFiles, build_and_switch, build_in_ram,
+    current_generation, read_summary,
 };
 pub use meta::Meta;
 pub use open::Generation;
@@ -19,6 +19,9 @@ pub use retrieve::{Concept, Evidence, Hit, Retrieval, SearchOptions, retrieve};
 pub use schema::{KIND_FAQ, KIND_PASSAGE};
 
 use crate::error::SourceError;
+
+/// Records retrieved per question: enough for sources, margins and clarify options.
+pub const RETRIEVE_LIMIT: usize = 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {

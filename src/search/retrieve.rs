@@ -53,6 +53,19 @@ pub struct Hit {
     pub key_recall: f32,
 }
 
+impl Hit {
+    /// What the record is one of: a policy's passages share its id; a FAQ and its
+    /// counterparts in other languages (`same_as`) share one group. Candidates are
+    /// counted per answer, so one answer in two languages is not its own runner-up.
+    pub fn answer_key(&self) -> &str {
+        if self.meta.group.is_empty() {
+            &self.id
+        } else {
+            &self.meta.group
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Retrieval {
     pub concepts: Vec<Concept>,
