@@ -276,8 +276,8 @@ pub fn reindex(
     let mut decide = || -> Result<search::ExtraFiles, SearchError> {
         calibration = if config.decision.is_some() {
             None
-        } else if own.decision.is_some() {
-            own.apply(None)
+        } else if let Some(own) = own.calibration() {
+            Some(own)
         } else {
             calibrate::calibrate(&corpus, config.search.or(own.search), today())?
         };

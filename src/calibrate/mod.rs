@@ -33,7 +33,8 @@ const MIN_PROBES: usize = 50;
 /// When no thresholds meet both, the looser pair tried next.
 const RELAXED: (f64, f64) = (5.0, 80.0);
 
-/// A corpus's fitted decision and the evidence for it.
+/// The decision a generation is answered with: fitted to the corpus by its probes, or
+/// taken from the corpus's `decision.toml` (then `probes` is `None`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Calibration {
     pub thresholds: Thresholds,
@@ -41,6 +42,14 @@ pub struct Calibration {
     /// config's `[search]`, which then decides).
     #[serde(default)]
     pub search: SearchOptions,
+    /// What the probes showed, when the decision was fitted to them.
+    #[serde(flatten)]
+    pub probes: Option<ProbeReport>,
+}
+
+/// The evidence for a fitted decision.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProbeReport {
     /// Probes whose answer the corpus holds, and those whose records were left out.
     pub known: usize,
     pub unanswerable: usize,
@@ -55,10 +64,6 @@ pub struct Calibration {
     pub table: Table,
     /// Whether the chosen thresholds meet the strict targets (else the relaxed ones).
     pub strict: bool,
-    /// Set when the thresholds and search settings came from the corpus's
-    /// `decision.toml` rather than the probes (the probe figures are then empty).
-    #[serde(default)]
-    pub from_corpus_file: bool,
 }
 
 /// The corpus's `decision.toml`, when it has one.
@@ -86,69 +91,48 @@ impl CorpusDecision {
         })
     }
 
-    /// Puts the file's settings over an automatic calibration (or none).
-    pub fn apply(&self, calibration: Option<Calibration>) -> Option<Calibration> {
-        let Some(decision) = self.decision else {
-            return calibration;
-        };
-        let mut c = calibration.unwrap_or(Calibration {
-            thresholds: decision,
-            search: SearchOptions::default(),
-            known: 0,
-            unanswerable: 0,
-            recall_at_1: 0.0,
-            cross_validated_auc: [0.0; 2],
-            builtin_auc: 0.0,
-            fitted_weights: false,
-            table: Table::default(),
-            strict: false,
-            from_corpus_file: true,
-        });
-        c.thresholds = decision;
-        if let Some(search) = self.search {
-            c.search = search;
-        }
-        c.from_corpus_file = true;
-        Some(c)
+    /// The file's decision, when it gives one: it then takes the place of calibration.
+    pub fn calibration(&self) -> Option<Calibration> {
+        Some(Calibration {
+            thresholds: self.decision?,
+            search: self.search.unwrap_or_default(),
+            probes: None,
+        })
     }
 }
 
 impl Calibration {
     /// One line for `reindex` and the logs.
     pub fn describe(&self) -> String {
-        let t = &self.table;
-        if self.from_corpus_file {
-            let d = &self.thresholds;
+        let d = &self.thresholds;
+        let Some(p) = &self.probes else {
             return format!(
                 "decision from the corpus's {CORPUS_DECISION_FILE}: answer at {:.2}, coverage ≥ {:.2}, evidence {:?}",
                 d.answer, d.min_coverage, self.search.evidence
             );
-        }
+        };
+        let t = &p.table;
         format!(
             "calibrated on {} known and {} unanswerable probes (Recall@1 {:.3}): answer at {:.2}, \
              coverage ≥ {:.2}, evidence {:?}; {} weights (AUC fitted {:.3}/{:.3}, built-in {:.3}); probes answered right {:.1}%, wrong {:.1}%, unanswerable handed off {:.1}%{}",
-            self.known,
-            self.unanswerable,
-            self.recall_at_1,
-            self.thresholds.answer,
-            self.thresholds.min_coverage,
+            p.known,
+            p.unanswerable,
+            p.recall_at_1,
+            d.answer,
+            d.min_coverage,
             self.search.evidence,
-            if self.fitted_weights {
+            if p.fitted_weights {
                 "fitted"
             } else {
                 "built-in"
             },
-            self.cross_validated_auc[0],
-            self.cross_validated_auc[1],
-            self.builtin_auc,
+            p.cross_validated_auc[0],
+            p.cross_validated_auc[1],
+            p.builtin_auc,
             t.right_pct(),
             t.wrong_pct(),
             t.out_handed_off_pct(),
-            if self.strict {
-                ""
-            } else {
-                " (relaxed targets)"
-            }
+            if p.strict { "" } else { " (relaxed targets)" }
         )
     }
 
@@ -158,7 +142,7 @@ impl Calibration {
 
     /// The calibration stored in a generation's directory, if any (a generation built
     /// before calibration existed, or of a corpus too small to calibrate, has none).
-    pub fn read(dir: &std::path::Path) -> Option<Calibration> {
+    pub fn read(dir: &Path) -> Option<Calibration> {
         let bytes = std::fs::read(dir.join(CALIBRATION_FILE)).ok()?;
         serde_json::from_slice(&bytes).ok()
     }
@@ -237,15 +221,16 @@ pub fn calibrate(
     Ok(Some(Calibration {
         thresholds: chosen.thresholds,
         search,
-        from_corpus_file: false,
-        known,
-        unanswerable: scored.len() - known,
-        recall_at_1: first as f64 / known.max(1) as f64,
-        cross_validated_auc: fit.cross_validated_auc,
-        builtin_auc,
-        fitted_weights: fitted,
-        table: chosen.table,
-        strict,
+        probes: Some(ProbeReport {
+            known,
+            unanswerable: scored.len() - known,
+            recall_at_1: first as f64 / known.max(1) as f64,
+            cross_validated_auc: fit.cross_validated_auc,
+            builtin_auc,
+            fitted_weights: fitted,
+            table: chosen.table,
+            strict,
+        }),
     }))
 }
 
@@ -287,16 +272,16 @@ mod tests {
     fn a_corpus_decision_file_overrides_thresholds_and_search_and_says_so() {
         let file: CorpusDecision =
             toml::from_str("[decision]\nanswer = 0.8\n[search]\nevidence = \"bigrams\"\n").unwrap();
-        let c = file.apply(None).unwrap();
+        let c = file.calibration().unwrap();
         assert_eq!(c.thresholds.answer, 0.8);
         assert_eq!(c.thresholds.clarify, Thresholds::default().clarify);
         assert_eq!(c.search.evidence, Evidence::Bigrams);
-        assert!(c.from_corpus_file);
+        assert!(c.probes.is_none());
         assert!(
             c.describe()
                 .starts_with("decision from the corpus's decision.toml")
         );
-        assert!(CorpusDecision::default().apply(None).is_none());
+        assert!(CorpusDecision::default().calibration().is_none());
     }
 
     #[test]

@@ -65,7 +65,7 @@ fn select(corpus: &Corpus) -> Vec<Probe> {
             let Some(last) = faq.alternatives.last() else {
                 continue;
             };
-            let group = faq.same_as.clone().unwrap_or_else(|| faq.id.clone());
+            let group = faq.answer_key().to_string();
             probes.push(Probe {
                 text: last.clone(),
                 half: half_of(&group),
@@ -152,11 +152,11 @@ fn half(corpus: &Corpus, probes: &[Probe], h: usize) -> Half {
         .iter()
         .zip(&drop_faqs)
         .filter(|(_, d)| **d)
-        .map(|(f, _)| f.same_as.clone().unwrap_or_else(|| f.id.clone()))
+        .map(|(f, _)| f.answer_key().to_string())
         .collect();
     corpus
         .faqs
-        .retain(|f| !dropped_groups.contains(f.same_as.as_deref().unwrap_or(f.id.as_str())));
+        .retain(|f| !dropped_groups.contains(f.answer_key()));
     for (p, policy) in corpus.policies.iter_mut().enumerate() {
         let mut k = 0;
         policy.passages.retain_mut(|passage| {

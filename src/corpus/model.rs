@@ -48,6 +48,14 @@ pub struct Faq {
     pub line: usize,
 }
 
+impl Faq {
+    /// The answer this FAQ gives, shared with its `same_as` counterpart: the FAQ it names,
+    /// or its own id.
+    pub fn answer_key(&self) -> &str {
+        self.same_as.as_deref().unwrap_or(&self.id)
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Corpus {
     pub policies: Vec<Policy>,

@@ -87,7 +87,7 @@ impl Meta {
             passage: 0,
             location: format!("{}:{}", faq.path.display(), faq.line),
             cites: faq.sources.clone(),
-            group: faq.same_as.clone().unwrap_or_else(|| faq.id.clone()),
+            group: faq.answer_key().to_string(),
         }
     }
 
