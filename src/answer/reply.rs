@@ -29,6 +29,10 @@ pub struct Source {
     pub url: String,
     pub in_force: bool,
     pub score: f32,
+    /// What the record disagrees with the question on ("place 深圳", "year 2024", …), for
+    /// the commissioner reading the case brief: why the bot doubted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disagrees: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -256,6 +260,7 @@ fn sources_of(r: &Retrieval, today: NaiveDate) -> Vec<Source> {
             url: h.meta.url.clone(),
             in_force: h.meta.in_force(today),
             score: (h.score * 1000.0).round() / 1000.0,
+            disagrees: h.disagreement(),
         })
         .collect()
 }

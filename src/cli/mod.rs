@@ -421,20 +421,37 @@ fn print_details(scored: &[eval::Scored], t: &crate::answer::Thresholds, today: 
             Decision::Handoff { .. } => "handoff",
         };
         let cands = crate::answer::candidates(&s.retrieval.hits);
-        let (top, f) = match cands.first() {
-            Some(_) => (
-                s.retrieval.hits[cands[0]].id.as_str(),
-                crate::answer::features(&s.retrieval, &cands, 0),
-            ),
-            None => ("-", crate::answer::Features::default()),
+        let (top, f, conflict) = match cands.first() {
+            Some(_) => {
+                let hit = &s.retrieval.hits[cands[0]];
+                (
+                    hit.id.as_str(),
+                    crate::answer::features(&s.retrieval, &cands, 0),
+                    hit.conflict
+                        .as_ref()
+                        .map_or("-".to_string(), |c| c.to_string()),
+                )
+            }
+            None => ("-", crate::answer::Features::default(), "-".to_string()),
         };
         let verdict = match (s.question.in_scope(), s.rank) {
             (false, _) => "OOS",
             (true, Some(1)) => "HIT",
             (true, _) => "MISS",
         };
+        let fixes: Vec<String> = s
+            .retrieval
+            .concepts
+            .iter()
+            .filter_map(|c| Some(format!("{}>{}", c.variants[0], c.corrected.as_ref()?)))
+            .collect();
+        let fixes = if fixes.is_empty() {
+            "-".to_string()
+        } else {
+            fixes.join(",")
+        };
         out!(
-            "{verdict:4} {kind:7} conf {:.2} cov {:.2} key {:.2} recall {:.2} focus {:.2} ratio {:.2} margin {:.2} top {top} expect {} rank {:?} | {}",
+            "{verdict:4} {kind:7} conf {:.2} cov {:.2} key {:.2} recall {:.2} focus {:.2} ratio {:.2} margin {:.2} conflict {conflict} typos {fixes} top {top} expect {} rank {:?} | {}",
             d.confidence(),
             f.coverage,
             f.key_coverage,

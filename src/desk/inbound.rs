@@ -263,6 +263,7 @@ impl Desk {
                         title: s.title.clone(),
                         score: s.score,
                         in_force: s.in_force,
+                        disagrees: s.disagrees.clone(),
                     })
                     .collect(),
                 reason: reply.reason.clone().unwrap_or_default(),

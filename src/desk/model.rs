@@ -172,6 +172,9 @@ pub struct BriefSource {
     pub title: String,
     pub score: f32,
     pub in_force: bool,
+    /// What the record disagrees with the question on (`Source::disagrees`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disagrees: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -145,6 +145,8 @@ mod tests {
             key_coverage: 1.0,
             missing: Vec::new(),
             key_recall: 1.0,
+            conflict: None,
+            wrong_kind: false,
         }
     }
 

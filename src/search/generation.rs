@@ -238,16 +238,16 @@ pub fn build_in_ram(corpus: &Corpus, analyzer: &Analyzer) -> Result<Generation, 
         .reader_builder()
         .reload_policy(ReloadPolicy::Manual)
         .try_into()?;
-    Ok(Generation {
-        name: "in-ram".to_string(),
-        dir: PathBuf::new(),
+    Ok(Generation::assemble(
+        "in-ram".to_string(),
+        PathBuf::new(),
         index,
         reader,
         fields,
-        analyzer: analyzer.clone(),
-        dictionary: corpus.dictionary.clone(),
-        summary: None,
-    })
+        analyzer.clone(),
+        corpus.dictionary.clone(),
+        None,
+    ))
 }
 
 /// A new generation must hold every record before it may serve.
@@ -281,7 +281,9 @@ fn write_dictionary(corpus: &Corpus, dir: &Path) -> Result<(), SearchError> {
         .map(|g| g.join(" = ") + "\n")
         .collect();
     write_synced(&dir.join(dict::USER_DICT_FILE), words.as_bytes())?;
-    write_synced(&dir.join(dict::SYNONYMS_FILE), synonyms.as_bytes())
+    write_synced(&dir.join(dict::SYNONYMS_FILE), synonyms.as_bytes())?;
+    let places = corpus.dictionary.places.to_text();
+    write_synced(&dir.join(crate::text::PLACES_FILE), places.as_bytes())
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), SearchError> {

@@ -9,7 +9,8 @@ use super::SearchError;
 use super::generation::{BuildSummary, current_generation, read_summary};
 use super::schema::{Fields, fields_of};
 use crate::text::{
-    Analyzer, BIGRAM_TOKENIZER_NAME, BigramTokenizer, Dictionary, JiebaTokenizer, TOKENIZER_NAME,
+    Analyzer, BIGRAM_TOKENIZER_NAME, BigramTokenizer, Dictionary, Gazetteer, Homophones,
+    JiebaTokenizer, TOKENIZER_NAME,
 };
 
 /// One opened, immutable index generation.
@@ -21,6 +22,11 @@ pub struct Generation {
     pub fields: Fields,
     pub analyzer: Analyzer,
     pub dictionary: Dictionary,
+    /// The places questions and records must agree on (built-in plus the corpus's own).
+    pub gazetteer: Gazetteer,
+    /// The corpus's Chinese words by sound, built on the first question with a word no
+    /// record contains (most questions never need it).
+    homophones: std::sync::OnceLock<Homophones>,
     pub summary: Option<BuildSummary>,
 }
 
@@ -33,6 +39,60 @@ impl std::fmt::Debug for Generation {
 }
 
 impl Generation {
+    /// Assembles an opened index with what querying it needs.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn assemble(
+        name: String,
+        dir: PathBuf,
+        index: Index,
+        reader: IndexReader,
+        fields: Fields,
+        analyzer: Analyzer,
+        dictionary: Dictionary,
+        summary: Option<BuildSummary>,
+    ) -> Generation {
+        let gazetteer = Gazetteer::new(&dictionary.places);
+        Generation {
+            name,
+            dir,
+            index,
+            reader,
+            fields,
+            analyzer,
+            dictionary,
+            gazetteer,
+            homophones: Default::default(),
+            summary,
+        }
+    }
+
+    /// The corpus's Chinese words by sound (see `text::Homophones`).
+    pub fn homophones(&self) -> &Homophones {
+        self.homophones.get_or_init(|| {
+            let searcher = self.reader.searcher();
+            let mut words: std::collections::HashMap<String, u64> = Default::default();
+            for segment in searcher.segment_readers() {
+                let Ok(inverted) = segment.inverted_index(self.fields.all) else {
+                    continue;
+                };
+                let Ok(mut stream) = inverted.terms().stream() else {
+                    continue;
+                };
+                while stream.advance() {
+                    // Two to four Han characters are 6 to 12 bytes of UTF-8.
+                    if !(6..=12).contains(&stream.key().len()) {
+                        continue;
+                    }
+                    if let Ok(word) = std::str::from_utf8(stream.key()) {
+                        *words.entry(word.to_string()).or_default() +=
+                            u64::from(stream.value().doc_freq);
+                    }
+                }
+            }
+            Homophones::new(words)
+        })
+    }
+
     /// Opens whatever `CURRENT` names under `root`; `None` when no generation was built.
     /// `reuse` is an analyzer already loaded with a dictionary: kept when the generation's
     /// dictionary is the same, which saves ~130 ms of jieba start-up per switch.
@@ -70,15 +130,8 @@ impl Generation {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
         let summary = read_summary(&dir);
-        Ok(Generation {
-            name,
-            dir,
-            index,
-            reader,
-            fields,
-            analyzer,
-            dictionary,
-            summary,
-        })
+        Ok(Generation::assemble(
+            name, dir, index, reader, fields, analyzer, dictionary, summary,
+        ))
     }
 }

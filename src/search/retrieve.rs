@@ -13,7 +13,7 @@ use super::SearchError;
 use super::meta::Meta;
 use super::open::Generation;
 use super::schema::KIND_FAQ;
-use crate::text::{Lang, is_single_han};
+use crate::text::{AskedNames, Lang, NameConflict, is_single_han};
 
 /// One thing the question asks about: a term, or a synonym group (any variant counts).
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +26,9 @@ pub struct Concept {
     /// Documents (records) containing any variant.
     pub df: u64,
     pub idf: f32,
+    /// The corpus word this question word was taken for (`spelling_fix`): no record
+    /// contains the word as typed.
+    pub corrected: Option<String>,
 }
 
 /// One retrieved record (a FAQ entry or a policy passage) with its evidence.
@@ -51,9 +54,24 @@ pub struct Hit {
     /// that first tells the investor's story covers little of itself with any record, but
     /// the record it is really asking still finds nearly all its words in it.
     pub key_recall: f32,
+    /// A place or year the question names that the record disagrees on
+    /// (`Gazetteer::conflict`): evidence that it is about another city or another year.
+    pub conflict: Option<NameConflict>,
+    /// The question asks for steps and the record, a FAQ, answers a yes-or-no question
+    /// (`text::wrong_kind`).
+    pub wrong_kind: bool,
 }
 
 impl Hit {
+    /// What the record disagrees with the question on, in words, if anything.
+    pub fn disagreement(&self) -> Option<String> {
+        match (&self.conflict, self.wrong_kind) {
+            (Some(c), _) => Some(c.to_string()),
+            (None, true) => Some("a yes-or-no answer to a how-to question".to_string()),
+            (None, false) => None,
+        }
+    }
+
     /// What the record is one of: a policy's passages share its id; a FAQ and its
     /// counterparts in other languages (`same_as`) share one group. Candidates are
     /// counted per answer, so one answer in two languages is not its own runner-up.
@@ -72,6 +90,8 @@ pub struct Retrieval {
     /// The concepts (indexes into `concepts`) of the clause that asks (`focus_clause`):
     /// all of them when the question is one clause.
     pub focus: Vec<usize>,
+    /// The places and years the question names.
+    pub names: AskedNames,
     pub hits: Vec<Hit>,
     pub num_docs: u64,
 }
@@ -79,6 +99,13 @@ pub struct Retrieval {
 impl Retrieval {
     pub fn total_idf(&self) -> f32 {
         self.concepts.iter().map(|c| c.idf * c.weight).sum()
+    }
+
+    /// How much of what is asked `hit` holds: its coverage of the whole question, or of the
+    /// clause that asks when that is more. A long question that first tells the investor's
+    /// story is answered by a record that holds its asking clause, not its story.
+    pub fn answering_coverage(&self, hit: &Hit) -> f32 {
+        hit.coverage.max(self.focus_coverage(hit))
     }
 
     /// The IDF-weighted share of the focus clause's concepts that `hit` holds.
@@ -163,6 +190,10 @@ impl Default for SearchOptions {
     }
 }
 
+/// A record that disagrees on a place or year the question names ranks below those that
+/// do not: of two records about a subsidy, the one about the city asked about comes first.
+const CONFLICT_RANK_FACTOR: f32 = 0.7;
+
 /// A record in the other language than the question is still shown, but ranks lower.
 const OTHER_LANGUAGE_FACTOR: f32 = 0.8;
 
@@ -179,6 +210,9 @@ pub fn retrieve(
     let num_docs = searcher.num_docs();
     let concepts = concepts_of(generation, &searcher, question, num_docs)?;
     let focus = focus_of(generation, question, &concepts);
+    let names = generation
+        .gazetteer
+        .asked(question, crate::text::focus_clause(question));
 
     let field_of = |role: FieldRole| match role {
         FieldRole::Title => f.title,
@@ -232,6 +266,7 @@ pub fn retrieve(
         return Ok(Retrieval {
             concepts,
             focus,
+            names,
             hits: Vec::new(),
             num_docs,
         });
@@ -278,6 +313,8 @@ pub fn retrieve(
             key_coverage: e.key_coverage,
             missing: e.missing,
             key_recall: 0.0,
+            conflict: None,
+            wrong_kind: false,
         });
     }
     let asked: HashSet<&str> = concepts
@@ -286,6 +323,16 @@ pub fn retrieve(
         .collect();
     for hit in hits.iter_mut() {
         hit.key_recall = key_recall(generation, &searcher, &asked, hit, num_docs)?;
+        if hit.is_faq && crate::text::wrong_kind(crate::text::focus_clause(question), &hit.title) {
+            hit.wrong_kind = true;
+        }
+        if !names.is_empty() {
+            let record = format!("{}\n{}\n{}", hit.title, hit.heading, hit.body);
+            hit.conflict = generation.gazetteer.conflict(&names, &record);
+            if hit.conflict.is_some() {
+                hit.score *= CONFLICT_RANK_FACTOR;
+            }
+        }
     }
     // Equal scores (duplicate notices are common) are ordered by id, not by where the
     // index happened to put the records, so every build of one corpus answers alike.
@@ -300,6 +347,7 @@ pub fn retrieve(
     Ok(Retrieval {
         concepts,
         focus,
+        names,
         hits,
         num_docs,
     })
@@ -357,7 +405,7 @@ fn concepts_of(
         let info = weights.get(&term).copied();
         let weight = info.map(|i| i.weight).unwrap_or(1.0);
         let proper = info.is_some_and(|i| i.proper);
-        let variants = match synonyms.group_of(&term) {
+        let mut variants = match synonyms.group_of(&term) {
             Some(g) if seen_groups.insert(g) => synonyms.variants(g).to_vec(),
             Some(_) => continue,
             None => vec![term],
@@ -370,15 +418,56 @@ fn concepts_of(
         for v in &variants {
             df = df.max(searcher.doc_freq(&Term::from_field_text(generation.fields.all, v))?);
         }
+        let mut corrected = None;
+        let fix = if df == 0 {
+            spelling_fix(generation, searcher, &variants[0])?
+        } else {
+            None
+        };
+        if let Some((fix, fix_df)) = fix.filter(|(f, _)| seen_terms.insert(f.clone())) {
+            variants.push(fix.clone());
+            df = fix_df;
+            corrected = Some(fix);
+        }
         concepts.push(Concept {
             variants,
             weight,
             proper,
             df,
             idf: idf(df, num_docs),
+            corrected,
         });
     }
     Ok(concepts)
+}
+
+/// The corpus word a question word no record contains was probably meant to be, with the
+/// number of records containing it: a homophone for Chinese, one slipped letter for English.
+fn spelling_fix(
+    generation: &Generation,
+    searcher: &Searcher,
+    word: &str,
+) -> Result<Option<(String, u64)>, SearchError> {
+    let all = generation.fields.all;
+    if word.chars().any(crate::text::is_han) {
+        if !generation.analyzer.is_rare_word(word) {
+            return Ok(None);
+        }
+        let Some(fix) = generation.homophones().correct(word) else {
+            return Ok(None);
+        };
+        let df = searcher.doc_freq(&Term::from_field_text(all, fix))?;
+        return Ok((df > 0).then(|| (fix.to_string(), df)));
+    }
+    let mut best: Option<(String, u64)> = None;
+    for slip in crate::text::one_letter_slips(word) {
+        let stem = generation.analyzer.stem(&slip);
+        let df = searcher.doc_freq(&Term::from_field_text(all, &stem))?;
+        if df > best.as_ref().map_or(0, |b| b.1) {
+            best = Some((stem, df));
+        }
+    }
+    Ok(best)
 }
 
 /// BM25's IDF. A term no record contains gets the highest weight: a question about

@@ -3,6 +3,7 @@
 use std::fs;
 use std::path::Path;
 
+use super::names::{PLACES_FILE, PlacesFile};
 use crate::error::SourceError;
 
 /// One user-dictionary word. `freq: None` lets jieba pick a frequency that makes it stick.
@@ -19,13 +20,16 @@ pub struct Dictionary {
     pub words: Vec<UserWord>,
     /// Each group: canonical form first, then its synonyms, as written in the file.
     pub synonym_groups: Vec<Vec<String>>,
+    /// The office's own places (`places.txt`), added to the built-in gazetteer.
+    pub places: PlacesFile,
 }
 
 pub const USER_DICT_FILE: &str = "user.dict";
 pub const SYNONYMS_FILE: &str = "synonyms.txt";
 
 impl Dictionary {
-    /// Reads `user.dict` and `synonyms.txt` from `dir`; a missing file is an empty one.
+    /// Reads `user.dict`, `synonyms.txt` and `places.txt` from `dir`; a missing file is an
+    /// empty one.
     pub fn load(dir: &Path) -> Result<Dictionary, SourceError> {
         let read = |name: &str| -> Result<String, SourceError> {
             let path = dir.join(name);
@@ -38,8 +42,11 @@ impl Dictionary {
         };
         let words = read(USER_DICT_FILE)?;
         let synonyms = read(SYNONYMS_FILE)?;
-        Dictionary::parse_words(&words, dir.join(USER_DICT_FILE))?
-            .with_synonyms_text(&synonyms, dir.join(SYNONYMS_FILE))
+        let places = read(PLACES_FILE)?;
+        let mut d = Dictionary::parse_words(&words, dir.join(USER_DICT_FILE))?
+            .with_synonyms_text(&synonyms, dir.join(SYNONYMS_FILE))?;
+        d.places = PlacesFile::parse(&places, dir.join(PLACES_FILE))?;
+        Ok(d)
     }
 
     /// Parses user-dictionary lines `word [freq] [tag]`; `#` starts a comment.
@@ -70,7 +77,7 @@ impl Dictionary {
         }
         Ok(Dictionary {
             words,
-            synonym_groups: Vec::new(),
+            ..Dictionary::default()
         })
     }
 

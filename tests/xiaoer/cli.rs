@@ -162,3 +162,43 @@ fn eval_fit_prints_weights_that_reproduce_its_separation() {
     let auc = report["separation_auc"].as_f64().unwrap();
     assert!((auc - fitted_auc).abs() < 0.01, "{auc} vs {fitted_auc}");
 }
+
+#[test]
+fn ask_reads_homophone_typos_and_doubts_records_about_another_city() {
+    let dir = TempDir::new().unwrap();
+    let index = dir.path().join("index");
+    let corpus = shipped_corpus();
+    let (ok, out, err) = run(
+        &[
+            "--corpus",
+            corpus.to_str().unwrap(),
+            "--index",
+            index.to_str().unwrap(),
+            "ask",
+            "--json",
+            "-",
+        ],
+        "研发费用加计扣除比例是多少\n研发费用家计扣除比例是多少\n无锡对新认定的高新技术企业奖励多少钱\n深圳对新认定的高新技术企业奖励多少钱\n",
+    );
+    assert!(ok, "{err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let first_source = |v: &serde_json::Value| v["sources"][0]["id"].as_str().unwrap().to_string();
+    // 家计 (a homophone of 加计) is read as the corpus word: the same answer as spelled right.
+    assert_eq!(lines[0]["kind"], "answer", "{}", lines[0]);
+    assert_eq!(lines[1]["kind"], "answer", "{}", lines[1]);
+    assert_eq!(first_source(&lines[1]), first_source(&lines[0]));
+    // The same question about Shenzhen finds the same records, but they are about Wuxi:
+    // confidence halves, the investor goes to a person, and the brief says why.
+    let (wuxi, shenzhen) = (&lines[2], &lines[3]);
+    assert_eq!(shenzhen["kind"], "handoff", "{shenzhen}");
+    let c = |v: &serde_json::Value| v["confidence"].as_f64().unwrap();
+    assert!(c(shenzhen) <= c(wuxi) * 0.5 + 1e-3, "{wuxi} {shenzhen}");
+    assert_eq!(
+        shenzhen["sources"][0]["disagrees"], "place 深圳",
+        "{shenzhen}"
+    );
+    assert!(wuxi["sources"][0].get("disagrees").is_none(), "{wuxi}");
+}

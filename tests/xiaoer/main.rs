@@ -202,8 +202,9 @@ fn quality_targets_hold_on_the_shipped_corpus() {
 /// The realistic set (tests/realistic: questions written without reading the corpus)
 /// keeps its shape and its split, and the bot keeps what it reaches on the test half with
 /// the shipped decision (`corpus/decision.toml`): at most 3% answered wrong and at least
-/// 90% of out-of-scope questions handed off, the targets, and a floor of right
-/// answers at what it reaches today (25.4%). The target of 80% right is not met yet.
+/// 90% of out-of-scope questions handed off, the targets, and floors of right
+/// answers and separation at what it reaches today (33.3%, AUC 0.895; 25.4% and 0.832
+/// before typo tolerance and name agreement). The target of 80% right is not met yet.
 #[test]
 fn realistic_questions_hold_their_split_and_the_measured_floor() {
     use sha2::{Digest, Sha256};
@@ -233,9 +234,14 @@ fn realistic_questions_hold_their_split_and_the_measured_floor() {
     assert_eq!(report.by_style.len(), 7, "{:?}", report.by_style.keys());
     let t = report.table;
     assert!(
-        t.right_pct() >= 24.0,
+        t.right_pct() >= 32.0,
         "answered right {:.1}%",
         t.right_pct()
+    );
+    assert!(
+        report.separation_auc >= 0.88,
+        "separation AUC {:.3}",
+        report.separation_auc
     );
     assert!(t.wrong_pct() <= 3.0, "answered wrong {:.1}%", t.wrong_pct());
     assert!(

@@ -101,7 +101,11 @@ pub fn brief_text(t: &Ticket, channel: &str) -> String {
     }
     s.push_str(&format!("问题：{}\n", b.question));
     for f in b.found.iter().take(3) {
-        s.push_str(&format!("找到：《{}》[{}] {:.1}\n", f.title, f.id, f.score));
+        s.push_str(&format!("找到：《{}》[{}] {:.1}", f.title, f.id, f.score));
+        if let Some(d) = &f.disagrees {
+            s.push_str(&format!("（不符：{d}）"));
+        }
+        s.push('\n');
     }
     s.push_str("回复本消息即可答复投资者；/release /handback /close");
     s
