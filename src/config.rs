@@ -49,6 +49,11 @@ pub struct WebConfig {
     pub address_messages_per_minute: u32,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// 👍/👎 per minute per session.
+    pub feedback_per_minute: u32,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (by default none: the
+    /// connection's peer is the client).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for WebConfig {
@@ -57,6 +62,8 @@ impl Default for WebConfig {
             session_messages_per_minute: 30,
             address_messages_per_minute: 600,
             max_body_bytes: 16 * 1024,
+            feedback_per_minute: 30,
+            trusted_proxies: Vec::new(),
         }
     }
 }

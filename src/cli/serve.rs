@@ -46,6 +46,20 @@ async fn run(config: Config) -> Result<()> {
         }
     });
 
+    // Web sessions idle past `session_idle_days` are purged hourly (and at start).
+    let purge_desk = desk.clone();
+    tokio::spawn(async move {
+        loop {
+            let d = purge_desk.clone();
+            match tokio::task::spawn_blocking(move || d.purge_sessions()).await {
+                Ok(Ok(n)) if n > 0 => tracing::info!(purged = n, "idle web sessions purged"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "session purge failed"),
+                _ => {}
+            }
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+    });
+
     if config.telegram.enabled() {
         let bot = telegram::bot(&config.telegram)?;
         let (desk, tg) = (desk.clone(), config.telegram.clone());

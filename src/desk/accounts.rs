@@ -93,28 +93,103 @@ impl Desk {
 
     // ---- web sessions ----
 
-    /// A new investor session: (secret token for the cookie, conversation chat id).
+    /// A new investor session: (secret token for the cookie, conversation chat id). Call it
+    /// only with a message that passed the limits: a rejected request must not leave a
+    /// session behind.
     pub fn new_session(&self) -> Result<(String, String), DeskError> {
         let token = random_token();
         let chat = random_token()[..24].to_string();
         let key = hash_token(&token);
+        let record = encode(&WebSession {
+            chat: chat.clone(),
+            last_seen: self.now(),
+        });
         self.store
-            .transaction(&|t| t.put(Table::Sessions, key.as_bytes(), chat.as_bytes()))?;
+            .transaction(&|t| t.put(Table::Sessions, key.as_bytes(), &record))?;
         Ok((token, chat))
     }
 
-    /// The chat id a session token names.
+    /// The chat id a live session token names. A session idle past `session_idle_days` is
+    /// gone (as if purged); a used one has its last use recorded, at most once an hour.
     pub fn session_chat(&self, token: &str) -> Result<Option<String>, DeskError> {
         if token.is_empty() || token.len() > 256 {
             return Ok(None);
         }
-        Ok(self
+        let key = hash_token(token);
+        let Some(bytes) = self.store.get(Table::Sessions, key.as_bytes())? else {
+            return Ok(None);
+        };
+        let now = self.now();
+        let session = WebSession::parse(&bytes, now);
+        if now.saturating_sub(session.last_seen) > self.session_idle_ms() {
+            return Ok(None);
+        }
+        if now.saturating_sub(session.last_seen) > TOUCH_EVERY_MS {
+            let record = encode(&WebSession {
+                last_seen: now,
+                ..session.clone()
+            });
+            self.store
+                .transaction(&|t| t.put(Table::Sessions, key.as_bytes(), &record))?;
+        }
+        Ok(Some(session.chat))
+    }
+
+    /// Removes sessions idle past `session_idle_days`; returns how many.
+    pub fn purge_sessions(&self) -> Result<usize, DeskError> {
+        let now = self.now();
+        let idle = self.session_idle_ms();
+        let stale: Vec<Vec<u8>> = self
             .store
-            .get(Table::Sessions, hash_token(token).as_bytes())?
-            .and_then(|v| String::from_utf8(v).ok()))
+            .scan_prefix(Table::Sessions, b"")?
+            .into_iter()
+            .filter(|(_, v)| now.saturating_sub(WebSession::parse(v, now).last_seen) > idle)
+            .map(|(k, _)| k)
+            .collect();
+        for chunk in stale.chunks(1000) {
+            self.store.transaction(&|t| {
+                for k in chunk {
+                    t.remove(Table::Sessions, k)?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(stale.len())
+    }
+
+    /// How many web sessions are stored.
+    pub fn session_count(&self) -> Result<usize, DeskError> {
+        Ok(self.store.scan_prefix(Table::Sessions, b"")?.len())
+    }
+
+    fn session_idle_ms(&self) -> Millis {
+        i64::try_from(self.config.session_idle_days)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(24 * 3600 * 1000)
     }
 
     pub fn audit_trail(&self) -> Result<Vec<AuditRecord>, DeskError> {
         Ok(decode_all(&*self.store, Table::Audit)?)
+    }
+}
+
+/// A session's last use is written at most this often: one write an hour, not one a message.
+const TOUCH_EVERY_MS: Millis = 3600 * 1000;
+
+/// What a session token's hash maps to.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct WebSession {
+    chat: String,
+    last_seen: Millis,
+}
+
+impl WebSession {
+    /// Sessions stored before they carried a last use are the bare chat id: they count as
+    /// used now, so they expire `session_idle_days` after this version first sees them.
+    fn parse(bytes: &[u8], now: Millis) -> WebSession {
+        serde_json::from_slice(bytes).unwrap_or_else(|_| WebSession {
+            chat: String::from_utf8_lossy(bytes).into_owned(),
+            last_seen: now,
+        })
     }
 }

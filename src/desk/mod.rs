@@ -39,6 +39,8 @@ pub struct DeskConfig {
     pub online_window_secs: u64,
     /// Districts and industries each commissioner covers (besides what their account says).
     pub commissioners: Vec<CommissionerCoverage>,
+    /// A web session unused for this long expires and is purged (its conversation stays).
+    pub session_idle_days: u64,
 }
 
 /// `[[desk.commissioners]] name = "alice" regions = ["新吴区"] industries = ["集成电路"]`
@@ -57,6 +59,7 @@ impl Default for DeskConfig {
             claim_timeout_secs: 600,
             online_window_secs: 120,
             commissioners: Vec::new(),
+            session_idle_days: 30,
         }
     }
 }

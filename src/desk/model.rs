@@ -60,7 +60,32 @@ pub struct InvestorInfo {
     pub language: Option<String>,
 }
 
+/// The most characters a profile field may hold (a name, a company, a district).
+pub const MAX_PROFILE_FIELD_CHARS: usize = 200;
+
 impl InvestorInfo {
+    /// Rejects a field longer than `MAX_PROFILE_FIELD_CHARS`, naming it.
+    pub fn validate(&self) -> Result<(), String> {
+        let fields = [
+            ("name", &self.name),
+            ("company", &self.company),
+            ("industry", &self.industry),
+            ("district", &self.district),
+            ("language", &self.language),
+        ];
+        for (name, value) in fields {
+            if value
+                .as_deref()
+                .is_some_and(|v| v.chars().count() > MAX_PROFILE_FIELD_CHARS)
+            {
+                return Err(format!(
+                    "profile.{name} is too long: at most {MAX_PROFILE_FIELD_CHARS} characters"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Fills fields this one lacks from `other`.
     pub fn merge(&mut self, other: &InvestorInfo) {
         let fill = |a: &mut Option<String>, b: &Option<String>| {

@@ -262,3 +262,41 @@ fn coverage_can_come_from_the_config() {
         .unwrap();
     assert_eq!(desk.ticket(t).unwrap().routed_to, vec!["dora".to_string()]);
 }
+
+#[test]
+fn idle_web_sessions_expire_and_are_purged() {
+    let (dir, engine) = engine_for(&tiny_corpus());
+    let store = xiaoer::store::SledStore::open(&dir.path().join("data")).unwrap();
+    let now = Arc::new(AtomicI64::new(1_800_000_000_000));
+    let clock = now.clone();
+    let config = DeskConfig {
+        session_idle_days: 30,
+        ..always_open()
+    };
+    let desk = Desk::with_clock(
+        Arc::new(engine),
+        store,
+        config,
+        Box::new(move || clock.load(Ordering::SeqCst)),
+    );
+    let day = 24 * 3600 * 1000;
+    let (kept, kept_chat) = desk.new_session().unwrap();
+    let (idle, _) = desk.new_session().unwrap();
+    now.fetch_add(20 * day, Ordering::SeqCst);
+    // Using a session keeps it alive: its last use is recorded.
+    assert_eq!(desk.session_chat(&kept).unwrap(), Some(kept_chat.clone()));
+    now.fetch_add(11 * day, Ordering::SeqCst);
+    assert_eq!(
+        desk.session_chat(&idle).unwrap(),
+        None,
+        "idle 31 days: expired"
+    );
+    assert_eq!(desk.session_chat(&kept).unwrap(), Some(kept_chat));
+    assert_eq!(
+        desk.session_count().unwrap(),
+        2,
+        "expired but not yet purged"
+    );
+    assert_eq!(desk.purge_sessions().unwrap(), 1);
+    assert_eq!(desk.session_count().unwrap(), 1);
+}

@@ -112,3 +112,231 @@ async fn rate_limits_per_session_and_per_address() {
         ]
     );
 }
+
+fn from(peer: [u8; 4], cookie: Option<&str>, forwarded: Option<&str>) -> Request<Body> {
+    let mut req = Request::builder()
+        .method("POST")
+        .uri("/api/messages")
+        .header("content-type", "application/json");
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    if let Some(f) = forwarded {
+        req = req.header("x-forwarded-for", f);
+    }
+    let mut req = req.body(Body::from("{\"text\":\"你好\"}")).unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            peer, 5555,
+        ))));
+    req
+}
+
+#[tokio::test]
+async fn a_spent_address_spares_established_sessions_and_rejected_requests_store_nothing() {
+    let (_dir, desk) = super::desk_for(&super::shipped_corpus());
+    let web = WebConfig {
+        address_messages_per_minute: 5,
+        ..WebConfig::default()
+    };
+    let app = xiaoer::channels::web::app(xiaoer::channels::web::WebState::new(
+        desk.clone(),
+        web,
+        std::path::PathBuf::from("unused"),
+    ));
+    let peer = [127, 0, 0, 7];
+    let first = app.clone().oneshot(from(peer, None, None)).await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let cookie = first.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    // A flood of cookie-less requests from the same address: four more sessions, then 429s.
+    let mut ok = 0;
+    for _ in 0..200 {
+        match app
+            .clone()
+            .oneshot(from(peer, None, None))
+            .await
+            .unwrap()
+            .status()
+        {
+            StatusCode::OK => ok += 1,
+            s => assert_eq!(s, StatusCode::TOO_MANY_REQUESTS),
+        }
+    }
+    assert_eq!(ok, 4);
+    assert_eq!(
+        desk.session_count().unwrap(),
+        5,
+        "rejected requests left no session"
+    );
+    // The investor who already had a session goes on being answered.
+    let r = app
+        .clone()
+        .oneshot(from(peer, Some(&cookie), None))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_the_client() {
+    let w = test_web(WebConfig {
+        address_messages_per_minute: 1,
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..WebConfig::default()
+    });
+    let proxy = [127, 0, 0, 1];
+    let status = |r: axum::response::Response| r.status();
+    let one = w
+        .app
+        .clone()
+        .oneshot(from(proxy, None, Some("1.1.1.1")))
+        .await
+        .unwrap();
+    assert_eq!(status(one), StatusCode::OK);
+    let again = w
+        .app
+        .clone()
+        .oneshot(from(proxy, None, Some("1.1.1.1")))
+        .await
+        .unwrap();
+    assert_eq!(status(again), StatusCode::TOO_MANY_REQUESTS);
+    let other = w
+        .app
+        .clone()
+        .oneshot(from(proxy, None, Some("2.2.2.2")))
+        .await
+        .unwrap();
+    assert_eq!(
+        status(other),
+        StatusCode::OK,
+        "another client behind the same proxy"
+    );
+    // A client that is not the proxy cannot pick its address with the header.
+    let direct = [10, 0, 0, 3];
+    let a = w
+        .app
+        .clone()
+        .oneshot(from(direct, None, Some("3.3.3.3")))
+        .await
+        .unwrap();
+    assert_eq!(status(a), StatusCode::OK);
+    let b = w
+        .app
+        .clone()
+        .oneshot(from(direct, None, Some("4.4.4.4")))
+        .await
+        .unwrap();
+    assert_eq!(status(b), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn every_rejection_is_a_json_error_including_the_frameworks() {
+    let w = test_web(WebConfig {
+        max_body_bytes: 1024,
+        feedback_per_minute: 2,
+        ..WebConfig::default()
+    });
+    let first = say(&w.app, None, "你好").await;
+    let cookie = session_cookie(&first);
+    let send = |method: &str, uri: &str, ctype: &str, body: String| {
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", ctype)
+            .header("cookie", cookie.as_str())
+            .body(Body::from(body))
+            .unwrap();
+        w.app.clone().oneshot(req)
+    };
+    let cases = [
+        (
+            "POST",
+            "/api/feedback",
+            "text/plain",
+            "{}".to_string(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "POST",
+            "/api/feedback",
+            "application/json",
+            "{\"seq\": \"x\"}".to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "POST",
+            "/api/feedback",
+            "application/json",
+            "x".repeat(4096),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            "GET",
+            "/api/messages?after=abc",
+            "application/json",
+            String::new(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "GET",
+            "/api/no-such-route",
+            "application/json",
+            String::new(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "DELETE",
+            "/api/messages",
+            "application/json",
+            String::new(),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            "POST",
+            "/api/messages",
+            "application/json",
+            serde_json::json!({"text": "你好", "profile": {"company": "公".repeat(201)}})
+                .to_string(),
+            StatusCode::BAD_REQUEST,
+        ),
+    ];
+    for (method, uri, ctype, body, want) in cases {
+        let r = send(method, uri, ctype, body).await.unwrap();
+        assert_eq!(r.status(), want, "{method} {uri}");
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{method} {uri}"
+        );
+        let bytes = http_body_util::BodyExt::collect(r.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert!(
+            v["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{method} {uri}: {v}"
+        );
+    }
+    // 👍/👎 are rate-limited per session too.
+    let seq = first.json["reply"]["seq"].as_u64().unwrap_or(2);
+    let vote = serde_json::json!({"seq": seq, "vote": "up"}).to_string();
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(
+            send("POST", "/api/feedback", "application/json", vote.clone())
+                .await
+                .unwrap()
+                .status(),
+        );
+    }
+    assert_eq!(statuses[2], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
+}

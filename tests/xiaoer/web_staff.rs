@@ -139,6 +139,38 @@ async fn admin_reindexes_reads_unanswered_and_drafts_a_faq() {
 }
 
 #[tokio::test]
+async fn concurrent_drafts_each_get_their_own_file() {
+    let w = test_web(WebConfig::default());
+    let admin = bearer(&w.admin);
+    let posts = (0..20).map(|i| {
+        let (app, admin) = (w.app.clone(), admin.clone());
+        tokio::spawn(async move {
+            let body =
+                serde_json::json!({"question": format!("问题{i}"), "answer": format!("回答{i}")});
+            call(
+                &app,
+                "POST",
+                "/api/admin/drafts",
+                &[("authorization", &admin)],
+                Some(body),
+            )
+            .await
+        })
+    });
+    let mut ids = std::collections::HashSet::new();
+    for p in posts {
+        let r = p.await.unwrap();
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        ids.insert(r.json["id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(ids.len(), 20, "every draft has its own id");
+    let files = std::fs::read_dir(w.corpus.join("faqs/drafts"))
+        .unwrap()
+        .count();
+    assert_eq!(files, 20, "and its own file");
+}
+
+#[tokio::test]
 async fn a_failed_admin_reindex_reports_file_and_line_and_keeps_serving() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = dir.path().join("corpus");

@@ -69,7 +69,21 @@ pub(super) async fn draft_faq(
         .join("drafts");
     let desk = state.desk.clone();
     blocking(move || {
-        let id = format!("draft-{}", desk.now());
+        std::fs::create_dir_all(&dir).map_err(|e| ApiError::Internal(e.to_string()))?;
+        // Created exclusively under an id with a random part: two admins drafting in the
+        // same millisecond get two files, never one overwriting the other.
+        let (id, mut out) = loop {
+            let id = format!("draft-{}-{}", desk.now(), random_suffix()?);
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(dir.join(format!("{id}.toml")))
+            {
+                Ok(f) => break (id, f),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(ApiError::Internal(e.to_string())),
+            }
+        };
         #[derive(serde::Serialize)]
         struct Entry<'a> {
             id: &'a str,
@@ -100,10 +114,19 @@ pub(super) async fn draft_faq(
             me.name,
             toml::to_string(&file).map_err(|e| ApiError::Internal(e.to_string()))?
         );
-        std::fs::create_dir_all(&dir).map_err(|e| ApiError::Internal(e.to_string()))?;
         let path = dir.join(format!("{id}.toml"));
-        std::fs::write(&path, text).map_err(|e| ApiError::Internal(e.to_string()))?;
+        use std::io::Write;
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.sync_all())
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
         Ok(Json(serde_json::json!({ "id": id, "path": path.display().to_string() })))
     })
     .await
+}
+
+/// Eight random hex digits for a draft's id.
+fn random_suffix() -> Result<String, ApiError> {
+    let mut bytes = [0u8; 4];
+    getrandom::fill(&mut bytes).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(hex::encode(bytes))
 }

@@ -63,3 +63,26 @@ impl IntoResponse for ApiError {
             .into_response()
     }
 }
+
+/// Turns the framework's own rejections (a body over the limit: 413, a missing JSON content
+/// type: 415, a body of the wrong shape: 422, a bad query string: 400, an unknown route or
+/// method) into the API's `{"error": "..."}` shape, keeping their status and their text.
+pub async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let text = match axum::body::to_bytes(response.into_body(), 4096).await {
+        Ok(bytes) if !bytes.is_empty() => String::from_utf8_lossy(&bytes).trim().to_string(),
+        _ => status
+            .canonical_reason()
+            .unwrap_or("request rejected")
+            .to_lowercase(),
+    };
+    (status, Json(serde_json::json!({ "error": text }))).into_response()
+}

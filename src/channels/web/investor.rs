@@ -44,34 +44,35 @@ pub(super) async fn post_message(
 ) -> Result<Response, ApiError> {
     let msg: PostMessage = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("expected JSON {{\"text\": \"…\"}}: {e}")))?;
+    if let Some(p) = &msg.profile {
+        p.validate().map_err(ApiError::BadRequest)?;
+    }
     let max = state.desk.engine().config().max_question_chars;
     if msg.text.chars().count() > max {
         return Err(ApiError::TooLarge(format!(
             "消息过长：最多 {max} 字。Message too long: at most {max} characters."
         )));
     }
+    // Limits first, and a new session only for a message that passed them: a flood of
+    // rejected cookie-less requests leaves nothing stored.
     let (chat, new_cookie) = match session_chat(&state, &headers).await? {
-        Some(chat) => (chat, None),
+        Some(chat) => {
+            if !state.limits.session_message(&chat) {
+                return Err(ApiError::RateLimited);
+            }
+            (chat, None)
+        }
         None => {
+            if !state.limits.new_session(addr) {
+                return Err(ApiError::RateLimited);
+            }
             let desk = state.desk.clone();
             let (token, chat) = blocking(move || Ok(desk.new_session()?)).await?;
+            // A new session's first message counts against it like any other.
+            state.limits.session_message(&chat);
             (chat, Some(token))
         }
     };
-    let limits = &state.web;
-    if !state
-        .limiter
-        .allow(&format!("s:{chat}"), limits.session_messages_per_minute)
-    {
-        return Err(ApiError::RateLimited);
-    }
-    if let Some(ip) = addr
-        && !state
-            .limiter
-            .allow(&format!("a:{ip}"), limits.address_messages_per_minute)
-    {
-        return Err(ApiError::RateLimited);
-    }
     let desk = state.desk.clone();
     let profile = msg.profile.unwrap_or_default();
     let inbound =
@@ -134,6 +135,9 @@ pub(super) async fn post_feedback(
     Json(f): Json<Feedback>,
 ) -> ApiResult {
     let id = session_conversation(&state, &headers).await?;
+    if !state.limits.feedback(&id) {
+        return Err(ApiError::RateLimited);
+    }
     let desk = state.desk.clone();
     blocking(move || {
         desk.feedback(&id, f.seq, f.vote)?;

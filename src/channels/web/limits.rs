@@ -1,36 +1,140 @@
-//! Per-session and per-address rate limits on investor messages (fixed one-minute windows).
+//! Rate limits on investor requests (governor's keyed GCRA limiters: constant cost per
+//! request, however many keys), and which address a request comes from.
+//!
+//! An established session is limited on its own (`session_messages_per_minute`), never by
+//! its address: behind a reverse proxy every investor shares one address, and one client
+//! spending the address's allowance must not lock the others out. The address limit
+//! (`address_messages_per_minute`) applies to what has no session yet: requests that would
+//! open one.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Instant;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
 
-pub struct RateLimiter {
-    started: Instant,
-    windows: Mutex<HashMap<String, (u64, u32)>>,
+use axum::http::HeaderMap;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::config::WebConfig;
+
+pub struct Limits {
+    sessions: DefaultKeyedRateLimiter<String>,
+    addresses: DefaultKeyedRateLimiter<IpAddr>,
+    feedback: DefaultKeyedRateLimiter<String>,
 }
 
-impl Default for RateLimiter {
-    fn default() -> RateLimiter {
-        RateLimiter {
-            started: Instant::now(),
-            windows: Mutex::new(HashMap::new()),
+/// Keys not seen for a while are dropped once the limiters hold this many.
+const RETAIN_ABOVE: usize = 100_000;
+
+fn per_minute(n: u32) -> Quota {
+    Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
+}
+
+impl Limits {
+    pub fn new(web: &WebConfig) -> Limits {
+        Limits {
+            sessions: RateLimiter::keyed(per_minute(web.session_messages_per_minute)),
+            addresses: RateLimiter::keyed(per_minute(web.address_messages_per_minute)),
+            feedback: RateLimiter::keyed(per_minute(web.feedback_per_minute)),
+        }
+    }
+
+    /// One message from an established session.
+    pub fn session_message(&self, chat: &str) -> bool {
+        self.tidy();
+        self.sessions.check_key(&chat.to_string()).is_ok()
+    }
+
+    /// One request without a session (it would open one), from `addr`.
+    pub fn new_session(&self, addr: Option<IpAddr>) -> bool {
+        self.tidy();
+        addr.is_none_or(|a| self.addresses.check_key(&a).is_ok())
+    }
+
+    /// One 👍/👎 from a session.
+    pub fn feedback(&self, chat: &str) -> bool {
+        self.tidy();
+        self.feedback.check_key(&chat.to_string()).is_ok()
+    }
+
+    /// Forgets keys whose allowance is whole again, when there are many: memory stays
+    /// bounded under a flood of new keys, and the cost is paid rarely.
+    fn tidy(&self) {
+        if self.sessions.len() + self.addresses.len() + self.feedback.len() > RETAIN_ABOVE {
+            self.sessions.retain_recent();
+            self.addresses.retain_recent();
+            self.feedback.retain_recent();
         }
     }
 }
 
-impl RateLimiter {
-    /// Counts one event for `key`; false when it exceeds `per_minute` in this minute.
-    pub fn allow(&self, key: &str, per_minute: u32) -> bool {
-        let minute = self.started.elapsed().as_secs() / 60;
-        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        if windows.len() > 100_000 {
-            windows.retain(|_, (m, _)| *m == minute);
+/// The client's address: the connection's peer, or, when the peer is a trusted proxy, the
+/// last address in `X-Forwarded-For` that is not one (a client can prepend anything it
+/// likes to that header, but not what the proxy appends).
+pub fn client_address(
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    trusted: &[IpAddr],
+) -> Option<IpAddr> {
+    let peer = peer?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    Some(
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|a| !trusted.contains(a))
+            .unwrap_or(peer),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn web(session: u32, address: u32) -> WebConfig {
+        WebConfig {
+            session_messages_per_minute: session,
+            address_messages_per_minute: address,
+            ..WebConfig::default()
         }
-        let entry = windows.entry(key.to_string()).or_insert((minute, 0));
-        if entry.0 != minute {
-            *entry = (minute, 0);
+    }
+
+    #[test]
+    fn an_established_session_is_not_limited_by_its_address() {
+        let l = Limits::new(&web(3, 2));
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        assert!(l.new_session(Some(a)));
+        assert!(l.new_session(Some(a)));
+        assert!(!l.new_session(Some(a)), "the address's allowance is spent");
+        for _ in 0..3 {
+            assert!(l.session_message("chat-1"));
         }
-        entry.1 += 1;
-        entry.1 <= per_minute
+        assert!(!l.session_message("chat-1"));
+        assert!(l.session_message("chat-2"), "another session is untouched");
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+        let proxy: IpAddr = "127.0.0.1".parse().unwrap();
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "1.1.1.1, 2.2.2.2".parse().unwrap());
+        assert_eq!(
+            client_address(Some(proxy), &h, &[proxy]),
+            Some("2.2.2.2".parse().unwrap())
+        );
+        assert_eq!(client_address(Some(proxy), &h, &[]), Some(proxy));
+        let other: IpAddr = "9.9.9.9".parse().unwrap();
+        assert_eq!(client_address(Some(other), &h, &[proxy]), Some(other));
+        assert_eq!(
+            client_address(Some(proxy), &HeaderMap::new(), &[proxy]),
+            Some(proxy)
+        );
     }
 }

@@ -29,7 +29,7 @@ use tokio_stream::wrappers::BroadcastStream;
 use admin::*;
 pub use error::ApiError;
 use investor::*;
-use limits::RateLimiter;
+use limits::Limits;
 use staff::*;
 
 use crate::config::WebConfig;
@@ -44,16 +44,16 @@ pub struct WebState {
     pub web: WebConfig,
     /// Where admin "draft FAQ" files are written (`<corpus>/faqs/drafts/`).
     pub corpus_dir: std::path::PathBuf,
-    limiter: RateLimiter,
+    limits: Limits,
 }
 
 impl WebState {
     pub fn new(desk: Arc<Desk>, web: WebConfig, corpus_dir: std::path::PathBuf) -> Arc<WebState> {
         Arc::new(WebState {
             desk,
+            limits: Limits::new(&web),
             web,
             corpus_dir,
-            limiter: RateLimiter::default(),
         })
     }
 }
@@ -92,6 +92,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/admin/drafts", post(draft_faq))
         .route("/api/admin/stats", get(stats))
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::map_response(error::json_errors))
         .with_state(state)
 }
 
@@ -137,19 +138,23 @@ fn set_cookie(name: &str, value: &str, max_age_secs: u64) -> HeaderValue {
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// The client's address, when the server was started with connection info.
+/// The client's address (`limits::client_address`), when the server was started with
+/// connection info.
 struct ClientAddr(Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
-        Ok(ClientAddr(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        Ok(ClientAddr(limits::client_address(
+            peer,
+            &parts.headers,
+            &state.web.trusted_proxies,
+        )))
     }
 }
 
