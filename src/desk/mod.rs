@@ -25,7 +25,7 @@ pub use stats::{Stats, UnansweredGroup};
 
 use crate::answer::{Kind, Reply};
 use crate::engine::Engine;
-use crate::store::{Store, StoreError, Table, Txn, decode, decode_all, encode};
+use crate::store::{Store, StoreError, Table, Txn, Watched, decode, decode_all, encode};
 use crate::text::{Lang, detect_lang};
 
 /// Desk settings (`[desk]` in the config).
@@ -114,7 +114,7 @@ pub struct Inbound {
 
 pub struct Desk {
     engine: Arc<Engine>,
-    store: Arc<dyn Store>,
+    store: Arc<Watched>,
     config: DeskConfig,
     events: broadcast::Sender<DeskEvent>,
     online: Mutex<HashMap<String, Instant>>,
@@ -210,12 +210,17 @@ impl Desk {
         let (events, _) = broadcast::channel(1024);
         Desk {
             engine,
-            store,
+            store: Watched::new(store),
             config,
             events,
             online: Mutex::new(HashMap::new()),
             clock,
         }
+    }
+
+    /// Whether the store takes writes (see `Watched::ready`): what `/api/health` reports.
+    pub fn store_ready(&self) -> bool {
+        self.store.ready()
     }
 
     pub fn engine(&self) -> &Arc<Engine> {
@@ -286,7 +291,7 @@ impl Desk {
         Ok(decode_all(&*self.store, Table::Tickets)?)
     }
 
-    pub(crate) fn store(&self) -> &Arc<dyn Store> {
-        &self.store
+    pub(crate) fn store(&self) -> &dyn Store {
+        &*self.store
     }
 }

@@ -4,8 +4,10 @@
 //! when one process is not enough) would implement the same trait.
 
 mod sled_store;
+mod watched;
 
 pub use sled_store::SledStore;
+pub use watched::Watched;
 
 /// A key and its value.
 pub type Record = (Vec<u8>, Vec<u8>);

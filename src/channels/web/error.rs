@@ -22,6 +22,11 @@ pub enum ApiError {
     TooLarge(String),
     #[error("too many messages; wait a minute and try again")]
     RateLimited,
+    /// The store does not take writes (a full disk): nothing was stored or acknowledged.
+    #[error(
+        "暂时无法保存消息，请稍后再试。The service cannot store messages right now; nothing was saved, please try again shortly."
+    )]
+    Unavailable(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -35,7 +40,7 @@ impl From<DeskError> for ApiError {
             | DeskError::NotClaimed(_)
             | DeskError::Closed(_)) => ApiError::Conflict(e.to_string()),
             DeskError::Invalid(m) => ApiError::BadRequest(m),
-            DeskError::Store(e) => ApiError::Internal(e.to_string()),
+            DeskError::Store(e) => ApiError::Unavailable(e.to_string()),
         }
     }
 }
@@ -50,6 +55,10 @@ impl IntoResponse for ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(detail) => {
+                tracing::warn!(%detail, "store unavailable");
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(detail) => {
                 // The detail goes to the log, not to the client.
                 tracing::error!(%detail, "request failed");

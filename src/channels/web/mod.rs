@@ -68,10 +68,7 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(|| page(include_str!("assets/chat.html"))))
         .route("/staff", get(|| page(include_str!("assets/staff.html"))))
         .route("/admin", get(|| page(include_str!("assets/admin.html"))))
-        .route(
-            "/api/health",
-            get(|| async { Json(serde_json::json!({"ok": true})) }),
-        )
+        .route("/api/health", get(health))
         .route("/api/messages", post(post_message).get(get_messages))
         .route("/api/feedback", post(post_feedback))
         .route("/api/cancel", post(post_cancel))
@@ -94,6 +91,24 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::map_response(error::json_errors))
         .with_state(state)
+}
+
+/// Ready when the store takes writes; 503 otherwise, so a balancer stops sending investors
+/// here until space returns (the probe write in `store_ready` notices by itself).
+async fn health(State(state): State<AppState>) -> Response {
+    let desk = state.desk.clone();
+    let ready = tokio::task::spawn_blocking(move || desk.store_ready())
+        .await
+        .unwrap_or(false);
+    let body = Json(serde_json::json!({
+        "ok": ready,
+        "store": if ready { "ready" } else { "unavailable" },
+    }));
+    if ready {
+        body.into_response()
+    } else {
+        (axum::http::StatusCode::SERVICE_UNAVAILABLE, body).into_response()
+    }
 }
 
 /// Pages: no caching of stale assets, and a policy that runs only our own inline script
