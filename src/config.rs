@@ -54,6 +54,16 @@ pub struct WebConfig {
     /// Reverse proxies whose `X-Forwarded-For` names the client (by default none: the
     /// connection's peer is the client).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Open connections the server holds at most; a new one past this is closed at once.
+    pub max_connections: usize,
+    /// Open connections one client address may hold (trusted proxies are exempt).
+    pub max_connections_per_address: usize,
+    /// Seconds a connection may take to send a request's headers, and may sit idle between
+    /// requests, before it is closed.
+    pub header_read_timeout_secs: u64,
+    /// Event streams (`/api/events`, `/api/staff/events`) one session or one member of
+    /// staff may hold open at once.
+    pub max_streams_per_session: usize,
 }
 
 impl Default for WebConfig {
@@ -64,6 +74,10 @@ impl Default for WebConfig {
             max_body_bytes: 16 * 1024,
             feedback_per_minute: 30,
             trusted_proxies: Vec::new(),
+            max_connections: 10_000,
+            max_connections_per_address: 64,
+            header_read_timeout_secs: 10,
+            max_streams_per_session: 4,
         }
     }
 }

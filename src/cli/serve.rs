@@ -1,7 +1,6 @@
 //! `xiaoer serve`: the engine, the desk on sled, and the web server, wired together; and
 //! `xiaoer staff add`.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -72,22 +71,23 @@ async fn run(config: Config) -> Result<()> {
     } else {
         tracing::info!("Telegram is off (no bot token: set TELOXIDE_TOKEN or [telegram] token)");
     }
+    let limits = web::ConnectionLimits::from_config(&config.web);
     let state = web::WebState::new(desk, config.web.clone(), config.corpus.clone());
     let app = web::app(state);
+    match web::raise_descriptor_limit() {
+        Some(n) => tracing::info!(open_files = n, "descriptor limit"),
+        None => tracing::warn!("could not read or raise the descriptor limit"),
+    }
     let listener = tokio::net::TcpListener::bind(&config.addr)
         .await
         .with_context(|| format!("binding {}", config.addr))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, "web chat at http://{addr}/  staff console /staff  admin /admin");
+    tracing::info!(%addr, ?limits, "web chat at http://{addr}/  staff console /staff  admin /admin");
     println!("xiaoer serving http://{addr}/ (staff: /staff, admin: /admin)");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
+    web::serve(listener, app, limits, async {
         let _ = tokio::signal::ctrl_c().await;
     })
-    .await?;
+    .await;
     Ok(())
 }
 

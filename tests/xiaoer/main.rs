@@ -13,6 +13,7 @@ mod calibration;
 mod cli;
 mod crash;
 mod desk_flow;
+mod flood;
 mod reindex;
 mod telegram;
 mod telegram_fake;

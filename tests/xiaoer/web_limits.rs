@@ -479,3 +479,44 @@ async fn a_full_disk_gets_503_and_health_says_so_until_space_returns() {
         "the refused message was never stored"
     );
 }
+
+#[tokio::test]
+async fn event_streams_per_session_are_capped_and_closing_one_frees_its_place() {
+    let w = test_web(WebConfig {
+        max_streams_per_session: 2,
+        ..WebConfig::default()
+    });
+    let first = say(&w.app, None, "你好").await;
+    let cookie = session_cookie(&first);
+    let open = || {
+        let req = Request::builder()
+            .uri("/api/events")
+            .header("cookie", cookie.as_str())
+            .body(Body::empty())
+            .unwrap();
+        w.app.clone().oneshot(req)
+    };
+    let a = open().await.unwrap();
+    let b = open().await.unwrap();
+    assert_eq!((a.status(), b.status()), (StatusCode::OK, StatusCode::OK));
+    let c = open().await.unwrap();
+    assert_eq!(c.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Another investor has their own allowance.
+    let other = session_cookie(&say(&w.app, None, "你好").await);
+    let req = Request::builder()
+        .uri("/api/events")
+        .header("cookie", other.as_str())
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(
+        w.app.clone().oneshot(req).await.unwrap().status(),
+        StatusCode::OK
+    );
+    drop(a);
+    assert_eq!(
+        open().await.unwrap().status(),
+        StatusCode::OK,
+        "a closed stream frees its place"
+    );
+    drop(b);
+}

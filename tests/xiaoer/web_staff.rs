@@ -265,3 +265,71 @@ async fn call_head(app: &Router, uri: &str, headers: &[(&str, &str)]) -> (Status
         .to_string();
     (resp.status(), ct)
 }
+
+#[tokio::test]
+async fn a_forged_cross_site_form_post_is_refused_and_the_console_still_works() {
+    let w = test_web(WebConfig::default());
+    say(&w.app, None, "转人工").await;
+    let site = [
+        ("host", "xiaoer.example"),
+        ("origin", "http://xiaoer.example"),
+    ];
+    let login = call(
+        &w.app,
+        "POST",
+        "/api/staff/login",
+        &site,
+        Some(serde_json::json!({"token": w.commissioner})),
+    )
+    .await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.text);
+    let cookie = login.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let post = |ctype: &'static str, origin: Option<&'static str>, body: &'static str| {
+        let mut req = Request::builder()
+            .method("POST")
+            .uri("/api/tickets/1/claim")
+            .header("host", "xiaoer.example")
+            .header("cookie", cookie.as_str())
+            .header("content-type", ctype);
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        w.app.clone().oneshot(req.body(Body::from(body)).unwrap())
+    };
+    // What a page on another site can make the commissioner's browser send: a form.
+    let forged = post(
+        "application/x-www-form-urlencoded",
+        Some("http://evil.example"),
+        "a=1",
+    )
+    .await
+    .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let json_from_elsewhere = post("application/json", Some("http://evil.example"), "{}")
+        .await
+        .unwrap();
+    assert_eq!(json_from_elsewhere.status(), StatusCode::FORBIDDEN);
+    let no_origin = post("application/json", None, "{}").await.unwrap();
+    assert_eq!(no_origin.status(), StatusCode::FORBIDDEN);
+    // The console itself: JSON from this origin.
+    let own = post("application/json", Some("http://xiaoer.example"), "{}")
+        .await
+        .unwrap();
+    assert_eq!(own.status(), StatusCode::OK);
+    // Tools with a token are not browsers and need no Origin.
+    let tool = call(
+        &w.app,
+        "POST",
+        "/api/tickets/1/release",
+        &[("authorization", &bearer(&w.commissioner))],
+        None,
+    )
+    .await;
+    assert_eq!(tool.status, StatusCode::OK, "{}", tool.text);
+}

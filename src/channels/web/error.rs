@@ -14,6 +14,8 @@ pub enum ApiError {
     Unauthorized,
     #[error("your role may not do this")]
     Forbidden,
+    #[error("cross-site request refused: staff and admin writes must be JSON sent from this site")]
+    CrossSite,
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -22,6 +24,8 @@ pub enum ApiError {
     TooLarge(String),
     #[error("too many messages; wait a minute and try again")]
     RateLimited,
+    #[error("too many open event streams for this session; close another tab first")]
+    TooManyStreams,
     /// The store does not take writes (a full disk): nothing was stored or acknowledged.
     #[error(
         "暂时无法保存消息，请稍后再试。The service cannot store messages right now; nothing was saved, please try again shortly."
@@ -50,11 +54,11 @@ impl IntoResponse for ApiError {
         let status = match &self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::CrossSite => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited | ApiError::TooManyStreams => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(detail) => {
                 tracing::warn!(%detail, "store unavailable");
                 StatusCode::SERVICE_UNAVAILABLE

@@ -164,11 +164,21 @@ pub(super) async fn investor_events(
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let id = session_conversation(&state, &headers).await?;
-    let stream = BroadcastStream::new(state.desk.subscribe()).filter_map(move |e| match e {
-        Ok(e) if e.conversation == id => Some(Ok(Event::default().event("message").data(e.kind))),
-        // A lagging receiver missed events: tell the page to refresh everything.
-        Err(_) => Some(Ok(Event::default().event("message").data("refresh"))),
-        _ => None,
+    let slot = state
+        .streams
+        .open(&id, state.web.max_streams_per_session)
+        .ok_or(ApiError::TooManyStreams)?;
+    let stream = BroadcastStream::new(state.desk.subscribe()).filter_map(move |e| {
+        // The slot lives as long as the stream: the page closing it frees the place.
+        let _slot = &slot;
+        match e {
+            Ok(e) if e.conversation == id => {
+                Some(Ok(Event::default().event("message").data(e.kind)))
+            }
+            // A lagging receiver missed events: tell the page to refresh everything.
+            Err(_) => Some(Ok(Event::default().event("message").data("refresh"))),
+            _ => None,
+        }
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

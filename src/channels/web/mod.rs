@@ -3,10 +3,13 @@
 //! binary; no JavaScript build step.
 
 mod admin;
+mod csrf;
 mod error;
 mod investor;
 mod limits;
+mod listener;
 mod staff;
+mod streams;
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
@@ -30,6 +33,7 @@ use admin::*;
 pub use error::ApiError;
 use investor::*;
 use limits::Limits;
+pub use listener::{ConnectionLimits, raise_descriptor_limit, serve};
 use staff::*;
 
 use crate::config::WebConfig;
@@ -45,6 +49,7 @@ pub struct WebState {
     /// Where admin "draft FAQ" files are written (`<corpus>/faqs/drafts/`).
     pub corpus_dir: std::path::PathBuf,
     limits: Limits,
+    streams: streams::OpenStreams,
 }
 
 impl WebState {
@@ -52,6 +57,7 @@ impl WebState {
         Arc::new(WebState {
             desk,
             limits: Limits::new(&web),
+            streams: Default::default(),
             web,
             corpus_dir,
         })
@@ -89,6 +95,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/admin/drafts", post(draft_faq))
         .route("/api/admin/stats", get(stats))
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(csrf::same_origin_writes))
         .layer(axum::middleware::map_response(error::json_errors))
         .with_state(state)
 }

@@ -194,14 +194,23 @@ pub(super) async fn reply(
 /// Live updates for the console: every ticket and message event.
 pub(super) async fn staff_events(
     State(state): State<AppState>,
-    _: StaffUser,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let stream = BroadcastStream::new(state.desk.subscribe()).map(|e| {
+    StaffUser(me): StaffUser,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let slot = state
+        .streams
+        .open(
+            &format!("staff:{}", me.name),
+            state.web.max_streams_per_session,
+        )
+        .ok_or(ApiError::TooManyStreams)?;
+    let stream = BroadcastStream::new(state.desk.subscribe()).map(move |e| {
+        // The slot lives as long as the stream: the client closing it frees the place.
+        let _slot = &slot;
         let data = match e {
             Ok(e) => serde_json::to_string(&e).unwrap_or_default(),
             Err(_) => "{\"kind\":\"refresh\"}".to_string(),
         };
         Ok(Event::default().event("desk").data(data))
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
