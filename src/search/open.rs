@@ -27,6 +27,10 @@ pub struct Generation {
     /// The corpus's Chinese words by sound, built on the first question with a word no
     /// record contains (most questions never need it).
     homophones: std::sync::OnceLock<Homophones>,
+    /// Spelling corrections already worked out (`retrieve::spelling_fix`), by word: the
+    /// same typos and the same unknown words come back, and an English word costs a few
+    /// hundred lookups the first time.
+    pub(super) spelling_memo: std::sync::Mutex<std::collections::HashMap<String, Option<(String, u64)>>>,
     pub summary: Option<BuildSummary>,
 }
 
@@ -62,6 +66,7 @@ impl Generation {
             dictionary,
             gazetteer,
             homophones: Default::default(),
+            spelling_memo: Default::default(),
             summary,
         }
     }

@@ -448,6 +448,32 @@ fn spelling_fix(
     searcher: &Searcher,
     word: &str,
 ) -> Result<Option<(String, u64)>, SearchError> {
+    let memo = || {
+        generation
+            .spelling_memo
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    };
+    if let Some(known) = memo().get(word) {
+        return Ok(known.clone());
+    }
+    let fix = find_spelling_fix(generation, searcher, word)?;
+    let mut m = memo();
+    if m.len() >= SPELLING_MEMO_LIMIT {
+        m.clear();
+    }
+    m.insert(word.to_string(), fix.clone());
+    Ok(fix)
+}
+
+/// Words whose correction is remembered at most (then the memo starts afresh).
+const SPELLING_MEMO_LIMIT: usize = 20_000;
+
+fn find_spelling_fix(
+    generation: &Generation,
+    searcher: &Searcher,
+    word: &str,
+) -> Result<Option<(String, u64)>, SearchError> {
     let all = generation.fields.all;
     if word.chars().any(crate::text::is_han) {
         if !generation.analyzer.is_rare_word(word) {

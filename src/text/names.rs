@@ -120,6 +120,12 @@ impl AskedNames {
 pub struct Gazetteer {
     places: Vec<Place>,
     home: Option<usize>,
+    /// Every name of every place, found in one pass over a text (a record is read once,
+    /// not once per name: a question that names a place checks twelve records).
+    matcher: aho_corasick::AhoCorasick,
+    /// For each pattern of `matcher`, its place and whether it is a Latin name (matched
+    /// only as a whole word).
+    patterns: Vec<(usize, bool)>,
 }
 
 impl Gazetteer {
@@ -171,7 +177,24 @@ impl Gazetteer {
         for (p, w) in places.iter_mut().zip(resolved) {
             p.within = w;
         }
-        Gazetteer { places, home }
+        let mut names = Vec::new();
+        let mut patterns = Vec::new();
+        for (i, p) in places.iter().enumerate() {
+            for n in &p.names {
+                names.push(n.clone());
+                patterns.push((i, n.is_ascii()));
+            }
+        }
+        let matcher = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&names)
+            .expect("place names build an automaton (tested)");
+        Gazetteer {
+            places,
+            home,
+            matcher,
+            patterns,
+        }
     }
 
     /// The places and years a question asks about. Years count only in `focus` (the clause
@@ -193,13 +216,15 @@ impl Gazetteer {
         if asked.is_empty() {
             return None;
         }
-        let text = normalize(record);
+        // Records are corpus text, already in simplified characters; the matcher ignores
+        // the case of Latin names, which is all the normalisation they need.
+        let text = record;
         for &y in &asked.years {
             if !text.contains(&y.to_string()) {
                 return Some(NameConflict::Year(y));
             }
         }
-        let in_record = self.places_in(&text);
+        let in_record = self.places_in(text);
         for &p in &asked.places {
             // The record names the place, or a place inside it (a Wuxi district answers a
             // question about Wuxi). A record naming only the province around a city is not
@@ -248,26 +273,28 @@ impl Gazetteer {
         false
     }
 
-    /// The places `text` (normalised) names.
+    /// The places `text` names (Latin names in any case), in gazetteer order.
     fn places_in(&self, text: &str) -> Vec<usize> {
-        (0..self.places.len())
-            .filter(|&i| self.places[i].names.iter().any(|n| mentions(text, n)))
-            .collect()
+        let mut found = vec![false; self.places.len()];
+        for m in self.matcher.find_overlapping_iter(text) {
+            let (place, latin) = self.patterns[m.pattern().as_usize()];
+            if found[place] {
+                continue;
+            }
+            if latin {
+                // Whole words only: "wuxi" is not in "wuxing".
+                let before = text[..m.start()].chars().next_back();
+                let after = text[m.end()..].chars().next();
+                if before.is_some_and(|c| c.is_ascii_alphanumeric())
+                    || after.is_some_and(|c| c.is_ascii_alphanumeric())
+                {
+                    continue;
+                }
+            }
+            found[place] = true;
+        }
+        (0..self.places.len()).filter(|&i| found[i]).collect()
     }
-}
-
-/// Whether `text` contains `name`: anywhere for Chinese, as a whole word for Latin letters
-/// ("wuxi" is not in "wuxing").
-fn mentions(text: &str, name: &str) -> bool {
-    if !name.is_ascii() {
-        return text.contains(name);
-    }
-    text.match_indices(name).any(|(i, _)| {
-        let before = text[..i].chars().next_back();
-        let after = text[i + name.len()..].chars().next();
-        !before.is_some_and(|c| c.is_ascii_alphanumeric())
-            && !after.is_some_and(|c| c.is_ascii_alphanumeric())
-    })
 }
 
 /// Four-digit years from 1980 to 2049 standing alone (not part of a longer number).
@@ -397,8 +424,13 @@ mod tests {
 
     #[test]
     fn latin_names_match_whole_words() {
-        assert!(mentions("set up in wuxi, jiangsu", "wuxi"));
-        assert!(!mentions("wuxing road", "wuxi"));
+        let g = wuxi();
+        let wuxi = g.places_in("wuxi");
+        assert_eq!(wuxi.len(), 1);
+        assert_eq!(g.places_in("set up in wuxi, jiangsu").len(), 2);
+        assert!(g.places_in("wuxing road").is_empty());
+        assert_eq!(g.places_in("Wuxi"), wuxi, "any case");
+        assert_eq!(g.places_in("wuxing road and wuxi"), wuxi, "a later whole word counts");
     }
 
     #[test]
