@@ -30,7 +30,8 @@ pub struct Generation {
     /// Spelling corrections already worked out (`retrieve::spelling_fix`), by word: the
     /// same typos and the same unknown words come back, and an English word costs a few
     /// hundred lookups the first time.
-    pub(super) spelling_memo: std::sync::Mutex<std::collections::HashMap<String, Option<(String, u64)>>>,
+    pub(super) spelling_memo:
+        std::sync::Mutex<std::collections::HashMap<String, Option<(String, u64)>>>,
     pub summary: Option<BuildSummary>,
 }
 

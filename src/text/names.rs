@@ -430,7 +430,11 @@ mod tests {
         assert_eq!(g.places_in("set up in wuxi, jiangsu").len(), 2);
         assert!(g.places_in("wuxing road").is_empty());
         assert_eq!(g.places_in("Wuxi"), wuxi, "any case");
-        assert_eq!(g.places_in("wuxing road and wuxi"), wuxi, "a later whole word counts");
+        assert_eq!(
+            g.places_in("wuxing road and wuxi"),
+            wuxi,
+            "a later whole word counts"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod cli;
 mod crash;
 mod desk_flow;
 mod flood;
+mod properties;
 mod reindex;
 mod telegram;
 mod telegram_fake;
