@@ -135,7 +135,8 @@ impl Desk {
         Ok(Some(session.chat))
     }
 
-    /// Removes sessions idle past `session_idle_days`; returns how many.
+    /// Removes web sessions idle past `session_idle_days` and expired console sessions;
+    /// returns how many web sessions went.
     pub fn purge_sessions(&self) -> Result<usize, DeskError> {
         let now = self.now();
         let idle = self.session_idle_ms();
@@ -146,15 +147,103 @@ impl Desk {
             .filter(|(_, v)| now.saturating_sub(WebSession::parse(v, now).last_seen) > idle)
             .map(|(k, _)| k)
             .collect();
-        for chunk in stale.chunks(1000) {
+        self.remove_all(Table::Sessions, &stale)?;
+        let expired: Vec<Vec<u8>> = self
+            .store
+            .scan_prefix(Table::ConsoleSessions, b"")?
+            .into_iter()
+            .filter(|(_, v)| {
+                decode::<ConsoleSession>(Table::ConsoleSessions, v)
+                    .map_or(true, |s| s.expires_at <= now)
+            })
+            .map(|(k, _)| k)
+            .collect();
+        self.remove_all(Table::ConsoleSessions, &expired)?;
+        Ok(stale.len())
+    }
+
+    fn remove_all(&self, table: Table, keys: &[Vec<u8>]) -> Result<(), DeskError> {
+        for chunk in keys.chunks(1000) {
             self.store.transaction(&|t| {
                 for k in chunk {
-                    t.remove(Table::Sessions, k)?;
+                    t.remove(table, k)?;
                 }
                 Ok(())
             })?;
         }
-        Ok(stale.len())
+        Ok(())
+    }
+
+    // ---- staff console sessions ----
+
+    /// Signs `account` in to the console: a new random session id for the cookie (the API
+    /// token never travels in a cookie). Stored hashed; expires after
+    /// `console_session_hours`; ended by `close_console_session`.
+    pub fn open_console_session(&self, account: &StaffAccount) -> Result<String, DeskError> {
+        let token = random_token();
+        let hours = i64::try_from(self.config.console_session_hours).unwrap_or(i64::MAX);
+        let record = encode(&ConsoleSession {
+            name: account.name.clone(),
+            expires_at: self.now().saturating_add(hours.saturating_mul(3600 * 1000)),
+        });
+        let key = hash_token(&token);
+        let now = self.now();
+        self.store.transaction(&|t| {
+            t.put(Table::ConsoleSessions, key.as_bytes(), &record)?;
+            audit(
+                t,
+                now,
+                &account.name,
+                "signed in to the console",
+                None,
+                None,
+            )
+        })?;
+        Ok(token)
+    }
+
+    /// The account a console session belongs to, while it lasts; marks it online.
+    pub fn console_session(&self, token: &str) -> Result<Option<StaffAccount>, DeskError> {
+        if token.is_empty() || token.len() > 256 {
+            return Ok(None);
+        }
+        let key = hash_token(token);
+        let Some(bytes) = self.store.get(Table::ConsoleSessions, key.as_bytes())? else {
+            return Ok(None);
+        };
+        let session: ConsoleSession = decode(Table::ConsoleSessions, &bytes)?;
+        if session.expires_at <= self.now() {
+            return Ok(None);
+        }
+        let account = self
+            .store
+            .get(Table::Staff, session.name.as_bytes())?
+            .map(|b| decode::<StaffAccount>(Table::Staff, &b))
+            .transpose()?;
+        if let Some(a) = &account {
+            self.touch(&a.name);
+        }
+        Ok(account)
+    }
+
+    /// Signs a console session out: the cookie stops working at once, wherever it is.
+    pub fn close_console_session(&self, token: &str) -> Result<(), DeskError> {
+        if token.is_empty() || token.len() > 256 {
+            return Ok(());
+        }
+        let key = hash_token(token);
+        let Some(bytes) = self.store.get(Table::ConsoleSessions, key.as_bytes())? else {
+            return Ok(());
+        };
+        let name = decode::<ConsoleSession>(Table::ConsoleSessions, &bytes)
+            .map(|s| s.name)
+            .unwrap_or_default();
+        let now = self.now();
+        self.store.transaction(&|t| {
+            t.remove(Table::ConsoleSessions, key.as_bytes())?;
+            audit(t, now, &name, "signed out of the console", None, None)
+        })?;
+        Ok(())
     }
 
     /// How many web sessions are stored.
@@ -192,4 +281,11 @@ impl WebSession {
             last_seen: now,
         })
     }
+}
+
+/// A staff console sign-in (keyed by the hash of its cookie).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct ConsoleSession {
+    name: String,
+    expires_at: Millis,
 }

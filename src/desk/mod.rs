@@ -41,6 +41,8 @@ pub struct DeskConfig {
     pub commissioners: Vec<CommissionerCoverage>,
     /// A web session unused for this long expires and is purged (its conversation stays).
     pub session_idle_days: u64,
+    /// A staff console sign-in lasts this long (then sign in again).
+    pub console_session_hours: u64,
 }
 
 /// `[[desk.commissioners]] name = "alice" regions = ["新吴区"] industries = ["集成电路"]`
@@ -60,6 +62,7 @@ impl Default for DeskConfig {
             online_window_secs: 120,
             commissioners: Vec::new(),
             session_idle_days: 30,
+            console_session_hours: 12,
         }
     }
 }

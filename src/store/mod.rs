@@ -21,17 +21,19 @@ pub enum Table {
     Audit,
     Staff,
     Sessions,
+    ConsoleSessions,
     Counters,
 }
 
 impl Table {
-    pub const ALL: [Table; 7] = [
+    pub const ALL: [Table; 8] = [
         Table::Conversations,
         Table::Messages,
         Table::Tickets,
         Table::Audit,
         Table::Staff,
         Table::Sessions,
+        Table::ConsoleSessions,
         Table::Counters,
     ];
 
@@ -43,6 +45,7 @@ impl Table {
             Table::Audit => "audit",
             Table::Staff => "staff",
             Table::Sessions => "sessions",
+            Table::ConsoleSessions => "console_sessions",
             Table::Counters => "counters",
         }
     }

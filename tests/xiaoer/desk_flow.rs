@@ -300,3 +300,45 @@ fn idle_web_sessions_expire_and_are_purged() {
     assert_eq!(desk.purge_sessions().unwrap(), 1);
     assert_eq!(desk.session_count().unwrap(), 1);
 }
+
+#[test]
+fn console_sessions_expire_and_end_on_sign_out() {
+    let (dir, engine) = engine_for(&tiny_corpus());
+    let store = xiaoer::store::SledStore::open(&dir.path().join("data")).unwrap();
+    let now = Arc::new(AtomicI64::new(1_800_000_000_000));
+    let clock = now.clone();
+    let config = DeskConfig {
+        console_session_hours: 12,
+        ..always_open()
+    };
+    let desk = Desk::with_clock(
+        Arc::new(engine),
+        store,
+        config,
+        Box::new(move || clock.load(Ordering::SeqCst)),
+    );
+    let token = desk
+        .add_staff("alice", Role::Commissioner, &[], &[])
+        .unwrap();
+    let account = desk.authenticate(&token).unwrap().unwrap();
+    let morning = desk.open_console_session(&account).unwrap();
+    let other = desk.open_console_session(&account).unwrap();
+    assert_eq!(
+        desk.console_session(&morning).unwrap().unwrap().name,
+        "alice"
+    );
+    desk.close_console_session(&other).unwrap();
+    assert!(
+        desk.console_session(&other).unwrap().is_none(),
+        "signed out"
+    );
+    now.fetch_add(13 * 3600 * 1000, Ordering::SeqCst);
+    assert!(
+        desk.console_session(&morning).unwrap().is_none(),
+        "expired after 12 hours"
+    );
+    assert!(
+        desk.authenticate(&token).unwrap().is_some(),
+        "the API token is unaffected"
+    );
+}

@@ -333,3 +333,53 @@ async fn a_forged_cross_site_form_post_is_refused_and_the_console_still_works() 
     .await;
     assert_eq!(tool.status, StatusCode::OK, "{}", tool.text);
 }
+
+#[tokio::test]
+async fn the_console_cookie_is_a_server_side_session_that_logout_ends() {
+    let w = test_web(WebConfig::default());
+    let site = [
+        ("host", "xiaoer.example"),
+        ("origin", "https://xiaoer.example"),
+        ("x-forwarded-proto", "https"),
+    ];
+    let login = call(
+        &w.app,
+        "POST",
+        "/api/staff/login",
+        &site,
+        Some(serde_json::json!({"token": w.commissioner})),
+    )
+    .await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.text);
+    let set = login.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(set.contains("HttpOnly") && set.contains("Secure"), "{set}");
+    let cookie = set.split(';').next().unwrap().to_string();
+    assert!(
+        !cookie.contains(&w.commissioner),
+        "the API token never goes in a cookie"
+    );
+    let me = call(&w.app, "GET", "/api/me", &[("cookie", &cookie)], None).await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(me.json["name"], "alice");
+
+    let mut out_headers = site.to_vec();
+    out_headers.push(("cookie", &cookie));
+    let out = call(
+        &w.app,
+        "POST",
+        "/api/staff/logout",
+        &out_headers,
+        Some(serde_json::json!({})),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::OK, "{}", out.text);
+    // The same cookie, replayed after sign-out (say, copied from another machine): refused.
+    let replay = call(&w.app, "GET", "/api/me", &[("cookie", &cookie)], None).await;
+    assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
+    // The API token itself still works for tools.
+    let tool = staff_get(&w.app, "/api/me", &bearer(&w.commissioner)).await;
+    assert_eq!(tool.status, StatusCode::OK);
+}

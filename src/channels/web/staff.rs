@@ -16,11 +16,14 @@ impl FromRequestParts<AppState> for StaffUser {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(|t| t.trim().to_string());
-        let token = bearer
-            .or_else(|| cookie(&parts.headers, STAFF_COOKIE))
-            .ok_or(ApiError::Unauthorized)?;
         let desk = state.desk.clone();
-        let account = blocking(move || Ok(desk.authenticate(&token)?)).await?;
+        let account = match (bearer, cookie(&parts.headers, STAFF_COOKIE)) {
+            // Tools: the API token itself.
+            (Some(token), _) => blocking(move || Ok(desk.authenticate(&token)?)).await?,
+            // The console: a server-side session the cookie names.
+            (None, Some(session)) => blocking(move || Ok(desk.console_session(&session)?)).await?,
+            (None, None) => None,
+        };
         account.map(StaffUser).ok_or(ApiError::Unauthorized)
     }
 }
@@ -48,26 +51,61 @@ pub(super) struct Login {
 
 pub(super) async fn staff_login(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Json(l): Json<Login>,
 ) -> Result<Response, ApiError> {
     let desk = state.desk.clone();
     let token = l.token.trim().to_string();
-    let t2 = token.clone();
-    let account = blocking(move || Ok(desk.authenticate(&t2)?))
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
+    let (account, session) = blocking(move || {
+        let Some(account) = desk.authenticate(&token)? else {
+            return Ok((None, String::new()));
+        };
+        let session = desk.open_console_session(&account)?;
+        Ok((Some(account), session))
+    })
+    .await?;
+    let account = account.ok_or(ApiError::Unauthorized)?;
     let mut r =
         Json(serde_json::json!({"name": account.name, "role": account.role})).into_response();
-    r.headers_mut()
-        .insert(SET_COOKIE, set_cookie(STAFF_COOKIE, &token, 12 * 3600));
+    let hours = state.desk.config().console_session_hours;
+    r.headers_mut().insert(
+        SET_COOKIE,
+        staff_cookie(&session, hours * 3600, served_over_https(&headers)),
+    );
     Ok(r)
 }
 
-pub(super) async fn staff_logout() -> Response {
+/// Signing out ends the server-side session: the cookie stops working everywhere, not
+/// only in this browser.
+pub(super) async fn staff_logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if let Some(session) = cookie(&headers, STAFF_COOKIE) {
+        let desk = state.desk.clone();
+        blocking(move || Ok(desk.close_console_session(&session)?)).await?;
+    }
     let mut r = Json(serde_json::json!({"ok": true})).into_response();
     r.headers_mut()
-        .insert(SET_COOKIE, set_cookie(STAFF_COOKIE, "", 0));
-    r
+        .insert(SET_COOKIE, staff_cookie("", 0, served_over_https(&headers)));
+    Ok(r)
+}
+
+/// Whether the browser reached us over HTTPS (through a proxy that says so): then the
+/// console cookie is `Secure` and never travels over plain HTTP.
+fn served_over_https(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+fn staff_cookie(value: &str, max_age_secs: u64, secure: bool) -> HeaderValue {
+    let c = set_cookie(STAFF_COOKIE, value, max_age_secs);
+    if !secure {
+        return c;
+    }
+    HeaderValue::from_str(&format!("{}; Secure", c.to_str().unwrap_or_default())).unwrap_or(c)
 }
 
 pub(super) async fn me(StaffUser(a): StaffUser) -> Json<serde_json::Value> {
