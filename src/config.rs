@@ -51,6 +51,8 @@ pub struct WebConfig {
     pub max_body_bytes: usize,
     /// 👍/👎 per minute per session.
     pub feedback_per_minute: u32,
+    /// Staff sign-in attempts per minute per client address.
+    pub sign_ins_per_minute: u32,
     /// Reverse proxies whose `X-Forwarded-For` names the client (by default none: the
     /// connection's peer is the client).
     pub trusted_proxies: Vec<std::net::IpAddr>,
@@ -73,6 +75,7 @@ impl Default for WebConfig {
             address_messages_per_minute: 600,
             max_body_bytes: 16 * 1024,
             feedback_per_minute: 30,
+            sign_ins_per_minute: 10,
             trusted_proxies: Vec::new(),
             max_connections: 10_000,
             max_connections_per_address: 64,

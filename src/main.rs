@@ -105,7 +105,13 @@ enum StaffCommand {
         /// Industries this commissioner covers (comma-separated), e.g. 集成电路.
         #[arg(long, value_delimiter = ',')]
         industries: Vec<String>,
+        /// Also set a console password, read as one line from standard input.
+        #[arg(long)]
+        password_stdin: bool,
     },
+    /// Set or replace a member of staff's console password, read as one line from
+    /// standard input (10 to 256 characters).
+    Password { name: String },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -147,14 +153,26 @@ fn main() -> Result<()> {
                     role,
                     regions,
                     industries,
+                    password_stdin,
                 },
         } => {
             let role = match role {
                 RoleArg::Commissioner => xiaoer::desk::Role::Commissioner,
                 RoleArg::Admin => xiaoer::desk::Role::Admin,
             };
-            cli::serve::staff_add(&config, &name, role, &regions, &industries)
+            let password = password_stdin.then(cli::serve::read_password).transpose()?;
+            cli::serve::staff_add(
+                &config,
+                &name,
+                role,
+                &regions,
+                &industries,
+                password.as_deref(),
+            )
         }
+        Command::Staff {
+            command: StaffCommand::Password { name },
+        } => cli::serve::staff_password(&config, &name, &cli::serve::read_password()?),
         Command::Reindex => cli::reindex(&config),
         Command::Ask { question, json } => {
             let engine = cli::open_engine(&config)?;

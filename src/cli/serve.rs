@@ -97,15 +97,40 @@ pub fn staff_add(
     role: Role,
     regions: &[String],
     industries: &[String],
+    password: Option<&str>,
 ) -> Result<()> {
-    // Accounts need no index: a desk over an empty engine would do, but the desk type
-    // holds one, so open the store directly through a minimal desk.
-    let store = SledStore::open(&config.data)
-        .with_context(|| format!("opening the store in {}", config.data.display()))?;
-    let engine = Arc::new(super::open_engine(config)?);
-    let desk = Desk::new(engine, store, config.desk.clone());
+    let desk = staff_desk(config)?;
     let token = desk.add_staff(name, role, regions, industries)?;
+    if let Some(p) = password {
+        desk.set_password(name, p)?;
+    }
     println!("added {name} ({role:?}); the token is shown once, keep it safe:");
     println!("{token}");
     Ok(())
+}
+
+/// `xiaoer staff password NAME`: a new console password from standard input.
+pub fn staff_password(config: &Config, name: &str, password: &str) -> Result<()> {
+    staff_desk(config)?.set_password(name, password)?;
+    println!("password set for {name}");
+    Ok(())
+}
+
+/// One line of standard input, without its line end: a password is never an argument
+/// (arguments show up in process lists and shell history).
+pub fn read_password() -> Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
+}
+
+/// A desk for account commands. Accounts need no index, but the desk type holds an
+/// engine, so one is opened.
+fn staff_desk(config: &Config) -> Result<Desk> {
+    let store = SledStore::open(&config.data)
+        .with_context(|| format!("opening the store in {}", config.data.display()))?;
+    let engine = Arc::new(super::open_engine(config)?);
+    Ok(Desk::new(engine, store, config.desk.clone()))
 }

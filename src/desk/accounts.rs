@@ -29,6 +29,7 @@ impl Desk {
             name: name.to_string(),
             role,
             token_hash: hash_token(&token),
+            password_hash: None,
             regions: regions.to_vec(),
             industries: industries.to_vec(),
             created_at: self.now(),
@@ -55,6 +56,73 @@ impl Desk {
         }
         self.store.durable()?;
         Ok(token)
+    }
+
+    /// Sets (or replaces) the console password of `name`, stored as an Argon2id hash.
+    pub fn set_password(&self, name: &str, password: &str) -> Result<(), DeskError> {
+        let n = password.chars().count();
+        if !(MIN_PASSWORD_CHARS..=256).contains(&n) {
+            return Err(DeskError::Invalid(format!(
+                "a password is {MIN_PASSWORD_CHARS} to 256 characters"
+            )));
+        }
+        let hash = hash_password(password)?;
+        let missing = std::cell::Cell::new(false);
+        let now = self.now();
+        self.store.transaction(&|t| {
+            let Some(bytes) = t.get(Table::Staff, name.as_bytes())? else {
+                missing.set(true);
+                return Ok(());
+            };
+            let mut account: StaffAccount = decode(Table::Staff, &bytes)?;
+            account.password_hash = Some(hash.clone());
+            t.put(Table::Staff, name.as_bytes(), &encode(&account))?;
+            audit(
+                t,
+                now,
+                "admin",
+                &format!("set the password of {name}"),
+                None,
+                None,
+            )
+        })?;
+        if missing.get() {
+            return Err(DeskError::NotFound(format!("staff {name}")));
+        }
+        self.store.durable()?;
+        Ok(())
+    }
+
+    /// The account whose name and password these are. A wrong name costs as much time as a
+    /// wrong password, so sign-in does not tell which names exist.
+    pub fn sign_in(&self, name: &str, password: &str) -> Result<Option<StaffAccount>, DeskError> {
+        use argon2::PasswordVerifier;
+        if name.len() > 256 || password.len() > 1024 {
+            return Ok(None);
+        }
+        let account = self
+            .store
+            .get(Table::Staff, name.trim().as_bytes())?
+            .map(|b| decode::<StaffAccount>(Table::Staff, &b))
+            .transpose()?;
+        let stored = account
+            .as_ref()
+            .and_then(|a| a.password_hash.clone())
+            .unwrap_or_else(|| {
+                DECOY_HASH
+                    .get_or_init(|| hash_password("decoy").unwrap_or_default())
+                    .clone()
+            });
+        let ok = argon2::PasswordHash::new(&stored).is_ok_and(|h| {
+            argon2::Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        });
+        let account = account.filter(|a| ok && a.password_hash.is_some());
+        if let Some(a) = &account {
+            self.touch(&a.name);
+        }
+        Ok(account)
     }
 
     /// The account a token belongs to; marks it online.
@@ -288,4 +356,22 @@ impl WebSession {
 struct ConsoleSession {
     name: String,
     expires_at: Millis,
+}
+
+/// The shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+/// A hash to verify against when the name is unknown, so that costs the same.
+static DECOY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn hash_password(password: &str) -> Result<String, DeskError> {
+    use argon2::PasswordHasher;
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| DeskError::Invalid(e.to_string()))?;
+    let salt = argon2::password_hash::SaltString::encode_b64(&salt)
+        .map_err(|e| DeskError::Invalid(e.to_string()))?;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| DeskError::Invalid(e.to_string()))
 }

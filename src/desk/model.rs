@@ -246,6 +246,9 @@ pub struct StaffAccount {
     pub role: Role,
     /// SHA-256 of the token, hex. The token itself is shown once and never stored.
     pub token_hash: String,
+    /// Argon2id hash (PHC string) of the console password, when one was set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<String>,
     #[serde(default)]
     pub regions: Vec<String>,
     #[serde(default)]

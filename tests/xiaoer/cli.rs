@@ -202,3 +202,54 @@ fn ask_reads_homophone_typos_and_doubts_records_about_another_city() {
     );
     assert!(wuxi["sources"][0].get("disagrees").is_none(), "{wuxi}");
 }
+
+#[test]
+fn staff_passwords_come_from_standard_input() {
+    let dir = TempDir::new().unwrap();
+    let (data, index) = (dir.path().join("data"), dir.path().join("index"));
+    let corpus = super::tiny_corpus();
+    let base = [
+        "--data",
+        data.to_str().unwrap(),
+        "--index",
+        index.to_str().unwrap(),
+        "--corpus",
+        corpus.to_str().unwrap(),
+        "staff",
+    ];
+    let args = |rest: &[&'static str]| {
+        base.iter()
+            .copied()
+            .chain(rest.iter().copied())
+            .collect::<Vec<_>>()
+    };
+    let (ok, out, err) = run(
+        &args(&["add", "dave", "--role", "commissioner", "--password-stdin"]),
+        "a good long password\n",
+    );
+    assert!(ok, "{err}");
+    assert!(
+        !out.contains("a good long password"),
+        "the password is never echoed"
+    );
+    let (ok, _, err) = run(&args(&["password", "dave"]), "short\n");
+    assert!(!ok && err.contains("10 to 256"), "{err}");
+    let (ok, _, err) = run(&args(&["password", "nobody"]), "another long password\n");
+    assert!(!ok && err.contains("nobody"), "{err}");
+    let (ok, out, err) = run(&args(&["password", "dave"]), "another long password\n");
+    assert!(ok && out.contains("password set for dave"), "{err}");
+    let store = xiaoer::store::SledStore::open(&data).unwrap();
+    let (_d, engine) = super::engine_for(&corpus);
+    let desk = xiaoer::desk::Desk::new(std::sync::Arc::new(engine), store, super::always_open());
+    assert!(
+        desk.sign_in("dave", "another long password")
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        desk.sign_in("dave", "a good long password")
+            .unwrap()
+            .is_none(),
+        "replaced"
+    );
+}

@@ -383,3 +383,73 @@ async fn the_console_cookie_is_a_server_side_session_that_logout_ends() {
     let tool = staff_get(&w.app, "/api/me", &bearer(&w.commissioner)).await;
     assert_eq!(tool.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn staff_sign_in_with_name_and_password_and_guessing_is_slowed() {
+    let (_dir, desk) = desk_for(&super::shipped_corpus());
+    desk.add_staff("carol", Role::Commissioner, &[], &[])
+        .unwrap();
+    assert!(desk.set_password("carol", "short").is_err(), "too short");
+    desk.set_password("carol", "correct horse battery").unwrap();
+    let app = app(WebState::new(
+        desk.clone(),
+        WebConfig {
+            sign_ins_per_minute: 5,
+            ..WebConfig::default()
+        },
+        std::path::PathBuf::from("unused"),
+    ));
+    let login = |name: &str, password: &str| {
+        let mut req = Request::builder()
+            .method("POST")
+            .uri("/api/staff/login")
+            .header("content-type", "application/json")
+            .body(Body::from(
+                serde_json::json!({"name": name, "password": password}).to_string(),
+            ))
+            .unwrap();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                [127, 0, 0, 5],
+                4000,
+            ))));
+        app.clone().oneshot(req)
+    };
+    let ok = login("carol", "correct horse battery").await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert!(ok.headers().contains_key(header::SET_COOKIE));
+    assert_eq!(
+        login("carol", "wrong horse battery")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        login("nobody", "correct horse battery")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let stored = desk.staff_accounts().unwrap();
+    let carol = stored.iter().find(|a| a.name == "carol").unwrap();
+    assert!(
+        carol
+            .password_hash
+            .as_deref()
+            .unwrap()
+            .starts_with("$argon2id$"),
+        "stored as an Argon2id hash only"
+    );
+    // Five attempts a minute from one address: the sixth waits, even with the right password.
+    login("carol", "guess one").await.unwrap();
+    login("carol", "guess two").await.unwrap();
+    assert_eq!(
+        login("carol", "correct horse battery")
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}

@@ -19,6 +19,7 @@ pub struct Limits {
     sessions: DefaultKeyedRateLimiter<String>,
     addresses: DefaultKeyedRateLimiter<IpAddr>,
     feedback: DefaultKeyedRateLimiter<String>,
+    sign_ins: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 /// Keys not seen for a while are dropped once the limiters hold this many.
@@ -34,6 +35,7 @@ impl Limits {
             sessions: RateLimiter::keyed(per_minute(web.session_messages_per_minute)),
             addresses: RateLimiter::keyed(per_minute(web.address_messages_per_minute)),
             feedback: RateLimiter::keyed(per_minute(web.feedback_per_minute)),
+            sign_ins: RateLimiter::keyed(per_minute(web.sign_ins_per_minute)),
         }
     }
 
@@ -55,13 +57,22 @@ impl Limits {
         self.feedback.check_key(&chat.to_string()).is_ok()
     }
 
+    /// One staff sign-in attempt from `addr`.
+    pub fn sign_in(&self, addr: Option<IpAddr>) -> bool {
+        self.tidy();
+        addr.is_none_or(|a| self.sign_ins.check_key(&a).is_ok())
+    }
+
     /// Forgets keys whose allowance is whole again, when there are many: memory stays
     /// bounded under a flood of new keys, and the cost is paid rarely.
     fn tidy(&self) {
-        if self.sessions.len() + self.addresses.len() + self.feedback.len() > RETAIN_ABOVE {
+        let keys =
+            self.sessions.len() + self.addresses.len() + self.feedback.len() + self.sign_ins.len();
+        if keys > RETAIN_ABOVE {
             self.sessions.retain_recent();
             self.addresses.retain_recent();
             self.feedback.retain_recent();
+            self.sign_ins.retain_recent();
         }
     }
 }

@@ -44,20 +44,35 @@ impl FromRequestParts<AppState> for AdminUser {
     }
 }
 
+/// `{"token"}` (an API token) or `{"name", "password"}`.
 #[derive(Deserialize)]
 pub(super) struct Login {
-    token: String,
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
 }
 
 pub(super) async fn staff_login(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     headers: HeaderMap,
     Json(l): Json<Login>,
 ) -> Result<Response, ApiError> {
+    // Guessing passwords or tokens costs a minute per few tries from one address.
+    if !state.limits.sign_in(addr) {
+        return Err(ApiError::RateLimited);
+    }
     let desk = state.desk.clone();
-    let token = l.token.trim().to_string();
     let (account, session) = blocking(move || {
-        let Some(account) = desk.authenticate(&token)? else {
+        let account = match (&l.token, &l.name, &l.password) {
+            (Some(token), _, _) if !token.trim().is_empty() => desk.authenticate(token.trim())?,
+            (_, Some(name), Some(password)) => desk.sign_in(name, password)?,
+            _ => None,
+        };
+        let Some(account) = account else {
             return Ok((None, String::new()));
         };
         let session = desk.open_console_session(&account)?;
