@@ -112,6 +112,14 @@ enum StaffCommand {
     /// Set or replace a member of staff's console password, read as one line from
     /// standard input (10 to 256 characters).
     Password { name: String },
+    /// List the accounts (name, role, state; never a secret).
+    List,
+    /// Stop an account's token, password and console sessions.
+    Disable { name: String },
+    /// Let a disabled account sign in again.
+    Enable { name: String },
+    /// Give an account a new API token (printed once); the old one stops working.
+    Rotate { name: String },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -173,6 +181,18 @@ fn main() -> Result<()> {
         Command::Staff {
             command: StaffCommand::Password { name },
         } => cli::serve::staff_password(&config, &name, &cli::serve::read_password()?),
+        Command::Staff {
+            command: StaffCommand::List,
+        } => cli::serve::staff_list(&config),
+        Command::Staff {
+            command: StaffCommand::Disable { name },
+        } => cli::serve::staff_set_disabled(&config, &name, true),
+        Command::Staff {
+            command: StaffCommand::Enable { name },
+        } => cli::serve::staff_set_disabled(&config, &name, false),
+        Command::Staff {
+            command: StaffCommand::Rotate { name },
+        } => cli::serve::staff_rotate(&config, &name),
         Command::Reindex => cli::reindex(&config),
         Command::Ask { question, json } => {
             let engine = cli::open_engine(&config)?;

@@ -116,6 +116,39 @@ pub fn staff_password(config: &Config, name: &str, password: &str) -> Result<()>
     Ok(())
 }
 
+/// `xiaoer staff list`: one line per account, no secrets.
+pub fn staff_list(config: &Config) -> Result<()> {
+    for a in staff_desk(config)?.staff_accounts()? {
+        println!(
+            "{}\t{:?}\t{}\t{}",
+            a.name,
+            a.role,
+            if a.disabled { "disabled" } else { "active" },
+            if a.password_hash.is_some() {
+                "password"
+            } else {
+                "token only"
+            }
+        );
+    }
+    Ok(())
+}
+
+/// `xiaoer staff disable|enable NAME`.
+pub fn staff_set_disabled(config: &Config, name: &str, disabled: bool) -> Result<()> {
+    staff_desk(config)?.set_disabled("cli", name, disabled)?;
+    println!("{name} {}", if disabled { "disabled" } else { "enabled" });
+    Ok(())
+}
+
+/// `xiaoer staff rotate NAME`: the new token alone on the last line.
+pub fn staff_rotate(config: &Config, name: &str) -> Result<()> {
+    let token = staff_desk(config)?.rotate_token("cli", name)?;
+    println!("new token for {name}; the old one no longer works; shown once:");
+    println!("{token}");
+    Ok(())
+}
+
 /// One line of standard input, without its line end: a password is never an argument
 /// (arguments show up in process lists and shell history).
 pub fn read_password() -> Result<String> {

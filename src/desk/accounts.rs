@@ -30,6 +30,7 @@ impl Desk {
             role,
             token_hash: hash_token(&token),
             password_hash: None,
+            disabled: false,
             regions: regions.to_vec(),
             industries: industries.to_vec(),
             created_at: self.now(),
@@ -58,6 +59,69 @@ impl Desk {
         Ok(token)
     }
 
+    /// Disables or re-enables an account. Disabling signs it out of every console session
+    /// and stops its token and password at once.
+    pub fn set_disabled(&self, by: &str, name: &str, disabled: bool) -> Result<(), DeskError> {
+        let what = if disabled { "disabled" } else { "re-enabled" };
+        self.update_account(by, name, &format!("{what} staff {name}"), &|a| {
+            a.disabled = disabled;
+        })?;
+        if disabled {
+            self.end_console_sessions_of(name)?;
+        }
+        Ok(())
+    }
+
+    /// A new API token for `name`; the old one stops working at once. Shown once.
+    pub fn rotate_token(&self, by: &str, name: &str) -> Result<String, DeskError> {
+        let token = random_token();
+        let hash = hash_token(&token);
+        self.update_account(by, name, &format!("rotated the token of {name}"), &|a| {
+            a.token_hash = hash.clone();
+        })?;
+        Ok(token)
+    }
+
+    /// Changes one stored account in a transaction with its audit record.
+    fn update_account(
+        &self,
+        by: &str,
+        name: &str,
+        what: &str,
+        change: &dyn Fn(&mut StaffAccount),
+    ) -> Result<(), DeskError> {
+        let missing = std::cell::Cell::new(false);
+        let now = self.now();
+        self.store.transaction(&|t| {
+            let Some(bytes) = t.get(Table::Staff, name.as_bytes())? else {
+                missing.set(true);
+                return Ok(());
+            };
+            let mut account: StaffAccount = decode(Table::Staff, &bytes)?;
+            change(&mut account);
+            t.put(Table::Staff, name.as_bytes(), &encode(&account))?;
+            audit(t, now, by, what, None, None)
+        })?;
+        if missing.get() {
+            return Err(DeskError::NotFound(format!("staff {name}")));
+        }
+        self.store.durable()?;
+        Ok(())
+    }
+
+    fn end_console_sessions_of(&self, name: &str) -> Result<(), DeskError> {
+        let keys: Vec<Vec<u8>> = self
+            .store
+            .scan_prefix(Table::ConsoleSessions, b"")?
+            .into_iter()
+            .filter(|(_, v)| {
+                decode::<ConsoleSession>(Table::ConsoleSessions, v).is_ok_and(|s| s.name == name)
+            })
+            .map(|(k, _)| k)
+            .collect();
+        self.remove_all(Table::ConsoleSessions, &keys)
+    }
+
     /// Sets (or replaces) the console password of `name`, stored as an Argon2id hash.
     pub fn set_password(&self, name: &str, password: &str) -> Result<(), DeskError> {
         let n = password.chars().count();
@@ -67,30 +131,14 @@ impl Desk {
             )));
         }
         let hash = hash_password(password)?;
-        let missing = std::cell::Cell::new(false);
-        let now = self.now();
-        self.store.transaction(&|t| {
-            let Some(bytes) = t.get(Table::Staff, name.as_bytes())? else {
-                missing.set(true);
-                return Ok(());
-            };
-            let mut account: StaffAccount = decode(Table::Staff, &bytes)?;
-            account.password_hash = Some(hash.clone());
-            t.put(Table::Staff, name.as_bytes(), &encode(&account))?;
-            audit(
-                t,
-                now,
-                "admin",
-                &format!("set the password of {name}"),
-                None,
-                None,
-            )
-        })?;
-        if missing.get() {
-            return Err(DeskError::NotFound(format!("staff {name}")));
-        }
-        self.store.durable()?;
-        Ok(())
+        self.update_account(
+            "admin",
+            name,
+            &format!("set the password of {name}"),
+            &|a| {
+                a.password_hash = Some(hash.clone());
+            },
+        )
     }
 
     /// The account whose name and password these are. A wrong name costs as much time as a
@@ -118,7 +166,7 @@ impl Desk {
                 .verify_password(password.as_bytes(), &h)
                 .is_ok()
         });
-        let account = account.filter(|a| ok && a.password_hash.is_some());
+        let account = account.filter(|a| ok && a.password_hash.is_some() && !a.disabled);
         if let Some(a) = &account {
             self.touch(&a.name);
         }
@@ -134,7 +182,7 @@ impl Desk {
         let account = self
             .staff_accounts()?
             .into_iter()
-            .find(|a| a.token_hash == hash);
+            .find(|a| a.token_hash == hash && !a.disabled);
         if let Some(a) = &account {
             self.touch(&a.name);
         }
@@ -287,7 +335,8 @@ impl Desk {
             .store
             .get(Table::Staff, session.name.as_bytes())?
             .map(|b| decode::<StaffAccount>(Table::Staff, &b))
-            .transpose()?;
+            .transpose()?
+            .filter(|a| !a.disabled);
         if let Some(a) = &account {
             self.touch(&a.name);
         }

@@ -249,6 +249,9 @@ pub struct StaffAccount {
     /// Argon2id hash (PHC string) of the console password, when one was set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_hash: Option<String>,
+    /// A disabled account signs in neither with its token nor its password.
+    #[serde(default)]
+    pub disabled: bool,
     #[serde(default)]
     pub regions: Vec<String>,
     #[serde(default)]

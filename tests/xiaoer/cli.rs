@@ -253,3 +253,53 @@ fn staff_passwords_come_from_standard_input() {
         "replaced"
     );
 }
+
+#[test]
+fn staff_accounts_are_listed_disabled_enabled_and_rotated_from_the_cli() {
+    let dir = TempDir::new().unwrap();
+    let (data, index) = (dir.path().join("data"), dir.path().join("index"));
+    let corpus = super::tiny_corpus();
+    let base = [
+        "--data",
+        data.to_str().unwrap(),
+        "--index",
+        index.to_str().unwrap(),
+        "--corpus",
+        corpus.to_str().unwrap(),
+        "staff",
+    ];
+    let args = |rest: &[&str]| {
+        base.iter()
+            .copied()
+            .chain(rest.iter().copied())
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let sh = |rest: &[&str]| {
+        let a = args(rest);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        run(&a, "")
+    };
+    let (ok, out, err) = sh(&["add", "erin", "--role", "commissioner"]);
+    assert!(ok, "{err}");
+    let old = out.lines().last().unwrap().trim().to_string();
+    let (ok, out, _) = sh(&["disable", "erin"]);
+    assert!(ok && out.contains("disabled"));
+    let (ok, out, _) = sh(&["list"]);
+    assert!(ok && out.contains("erin\tCommissioner\tdisabled"), "{out}");
+    assert!(!out.contains(&old));
+    let (ok, _, _) = sh(&["enable", "erin"]);
+    assert!(ok);
+    let (ok, out, err) = sh(&["rotate", "erin"]);
+    assert!(ok, "{err}");
+    let new = out.lines().last().unwrap().trim().to_string();
+    assert_ne!(new, old);
+    let store = xiaoer::store::SledStore::open(&data).unwrap();
+    let (_d, engine) = super::engine_for(&corpus);
+    let desk = xiaoer::desk::Desk::new(std::sync::Arc::new(engine), store, super::always_open());
+    assert!(
+        desk.authenticate(&old).unwrap().is_none(),
+        "the old token is dead"
+    );
+    assert!(desk.authenticate(&new).unwrap().is_some());
+}

@@ -453,3 +453,117 @@ async fn staff_sign_in_with_name_and_password_and_guessing_is_slowed() {
         StatusCode::TOO_MANY_REQUESTS
     );
 }
+
+#[tokio::test]
+async fn admins_list_disable_enable_and_rotate_accounts() {
+    let w = test_web(WebConfig::default());
+    let admin = bearer(&w.admin);
+    let list = staff_get(&w.app, "/api/admin/staff", &admin).await;
+    assert_eq!(list.status, StatusCode::OK);
+    let names: Vec<&str> = list.json["staff"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"alice") && names.contains(&"root"),
+        "{names:?}"
+    );
+    assert!(
+        !list.text.contains("token_hash") && !list.text.contains("$argon2"),
+        "no secrets"
+    );
+    let forbidden = staff_get(&w.app, "/api/admin/staff", &bearer(&w.commissioner)).await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+
+    let post = |uri: String| {
+        let admin = admin.clone();
+        let app = w.app.clone();
+        async move { call(&app, "POST", &uri, &[("authorization", &admin)], None).await }
+    };
+    // Disabled: the token stops working at once; re-enabled: it works again.
+    assert_eq!(
+        post("/api/admin/staff/alice/disable".into()).await.status,
+        StatusCode::OK
+    );
+    let me = staff_get(&w.app, "/api/me", &bearer(&w.commissioner)).await;
+    assert_eq!(me.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        post("/api/admin/staff/alice/enable".into()).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        staff_get(&w.app, "/api/me", &bearer(&w.commissioner))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // Rotated: the old token is dead, the new one works.
+    let rotated = post("/api/admin/staff/alice/rotate-token".into()).await;
+    assert_eq!(rotated.status, StatusCode::OK);
+    let new_token = rotated.json["token"].as_str().unwrap().to_string();
+    assert_eq!(
+        staff_get(&w.app, "/api/me", &bearer(&w.commissioner))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        staff_get(&w.app, "/api/me", &bearer(&new_token))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        post("/api/admin/staff/nobody/disable".into()).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        post("/api/admin/staff/root/disable".into()).await.status,
+        StatusCode::BAD_REQUEST,
+        "not oneself"
+    );
+}
+
+#[tokio::test]
+async fn disabling_an_account_ends_its_console_sessions() {
+    let w = test_web(WebConfig::default());
+    let site = [("host", "x.example"), ("origin", "http://x.example")];
+    let login = call(
+        &w.app,
+        "POST",
+        "/api/staff/login",
+        &site,
+        Some(serde_json::json!({"token": w.commissioner})),
+    )
+    .await;
+    let cookie = login.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        call(&w.app, "GET", "/api/me", &[("cookie", &cookie)], None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let off = call(
+        &w.app,
+        "POST",
+        "/api/admin/staff/alice/disable",
+        &[("authorization", &bearer(&w.admin))],
+        None,
+    )
+    .await;
+    assert_eq!(off.status, StatusCode::OK);
+    assert_eq!(
+        call(&w.app, "GET", "/api/me", &[("cookie", &cookie)], None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+}

@@ -43,6 +43,77 @@ pub(super) async fn stats(State(state): State<AppState>, _: AdminUser) -> ApiRes
     .await
 }
 
+/// Accounts as admins see them: never a hash.
+pub(super) async fn list_staff(State(state): State<AppState>, _: AdminUser) -> ApiResult {
+    let desk = state.desk.clone();
+    blocking(move || {
+        let accounts: Vec<serde_json::Value> = desk
+            .staff_accounts()?
+            .into_iter()
+            .map(|a| {
+                serde_json::json!({
+                    "name": a.name, "role": a.role, "regions": a.regions,
+                    "industries": a.industries, "created_at": a.created_at,
+                    "disabled": a.disabled, "has_password": a.password_hash.is_some(),
+                })
+            })
+            .collect();
+        Ok(Json(serde_json::json!({ "staff": accounts })))
+    })
+    .await
+}
+
+pub(super) async fn disable_staff(
+    State(state): State<AppState>,
+    AdminUser(me): AdminUser,
+    Path(name): Path<String>,
+) -> ApiResult {
+    set_disabled(state, me, name, true).await
+}
+
+pub(super) async fn enable_staff(
+    State(state): State<AppState>,
+    AdminUser(me): AdminUser,
+    Path(name): Path<String>,
+) -> ApiResult {
+    set_disabled(state, me, name, false).await
+}
+
+async fn set_disabled(
+    state: AppState,
+    me: StaffAccount,
+    name: String,
+    disabled: bool,
+) -> ApiResult {
+    if disabled && name == me.name {
+        return Err(ApiError::BadRequest(
+            "an admin cannot disable their own account".into(),
+        ));
+    }
+    let desk = state.desk.clone();
+    blocking(move || {
+        desk.set_disabled(&me.name, &name, disabled)?;
+        Ok(Json(
+            serde_json::json!({ "name": name, "disabled": disabled }),
+        ))
+    })
+    .await
+}
+
+/// A new API token for an account, shown once; the old one stops working.
+pub(super) async fn rotate_staff_token(
+    State(state): State<AppState>,
+    AdminUser(me): AdminUser,
+    Path(name): Path<String>,
+) -> ApiResult {
+    let desk = state.desk.clone();
+    blocking(move || {
+        let token = desk.rotate_token(&me.name, &name)?;
+        Ok(Json(serde_json::json!({ "name": name, "token": token })))
+    })
+    .await
+}
+
 #[derive(Deserialize)]
 pub(super) struct Draft {
     question: String,

@@ -94,6 +94,13 @@ pub fn app(state: AppState) -> Router {
         .route("/api/admin/unanswered", get(unanswered))
         .route("/api/admin/drafts", post(draft_faq))
         .route("/api/admin/stats", get(stats))
+        .route("/api/admin/staff", get(list_staff))
+        .route("/api/admin/staff/{name}/disable", post(disable_staff))
+        .route("/api/admin/staff/{name}/enable", post(enable_staff))
+        .route(
+            "/api/admin/staff/{name}/rotate-token",
+            post(rotate_staff_token),
+        )
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn(csrf::same_origin_writes))
         .layer(axum::middleware::map_response(error::json_errors))
