@@ -154,45 +154,36 @@ fn main() -> Result<()> {
             }
             cli::serve::serve(config)
         }
-        Command::Staff {
-            command:
+        Command::Staff { command } => {
+            use xiaoer::cli::staff::{StaffOp, read_password};
+            let op = match command {
                 StaffCommand::Add {
                     name,
                     role,
                     regions,
                     industries,
                     password_stdin,
+                } => StaffOp::Add {
+                    name,
+                    role: match role {
+                        RoleArg::Commissioner => xiaoer::desk::Role::Commissioner,
+                        RoleArg::Admin => xiaoer::desk::Role::Admin,
+                    },
+                    regions,
+                    industries,
+                    password: password_stdin.then(read_password).transpose()?,
                 },
-        } => {
-            let role = match role {
-                RoleArg::Commissioner => xiaoer::desk::Role::Commissioner,
-                RoleArg::Admin => xiaoer::desk::Role::Admin,
+                StaffCommand::Password { name } => StaffOp::Password {
+                    name,
+                    password: read_password()?,
+                },
+                StaffCommand::List => StaffOp::List,
+                StaffCommand::Disable { name } => StaffOp::Disable { name },
+                StaffCommand::Enable { name } => StaffOp::Enable { name },
+                StaffCommand::Rotate { name } => StaffOp::Rotate { name },
             };
-            let password = password_stdin.then(cli::serve::read_password).transpose()?;
-            cli::serve::staff_add(
-                &config,
-                &name,
-                role,
-                &regions,
-                &industries,
-                password.as_deref(),
-            )
+            xiaoer::cli::staff::run(&config, &op)
         }
-        Command::Staff {
-            command: StaffCommand::Password { name },
-        } => cli::serve::staff_password(&config, &name, &cli::serve::read_password()?),
-        Command::Staff {
-            command: StaffCommand::List,
-        } => cli::serve::staff_list(&config),
-        Command::Staff {
-            command: StaffCommand::Disable { name },
-        } => cli::serve::staff_set_disabled(&config, &name, true),
-        Command::Staff {
-            command: StaffCommand::Enable { name },
-        } => cli::serve::staff_set_disabled(&config, &name, false),
-        Command::Staff {
-            command: StaffCommand::Rotate { name },
-        } => cli::serve::staff_rotate(&config, &name),
         Command::Reindex => cli::reindex(&config),
         Command::Ask { question, json } => {
             let engine = cli::open_engine(&config)?;

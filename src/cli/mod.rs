@@ -2,6 +2,7 @@
 //! decisions happen in the library.
 
 pub mod serve;
+pub mod staff;
 
 /// `println!` that ends the program quietly when stdout is closed (`xiaoer eval … | head`)
 /// instead of panicking.

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 
 use crate::channels::{telegram, web};
 use crate::config::Config;
-use crate::desk::{Desk, Role};
+use crate::desk::Desk;
 use crate::store::SledStore;
 
 pub fn serve(config: Config) -> Result<()> {
@@ -42,6 +42,15 @@ async fn run(config: Config) -> Result<()> {
                 _ => {}
             }
             tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+    });
+
+    // Account commands (`xiaoer staff …`) reach the running server through its socket.
+    let socket_desk = desk.clone();
+    let data = config.data.clone();
+    tokio::spawn(async move {
+        if let Err(e) = super::staff::serve_socket(socket_desk, &data).await {
+            tracing::warn!(error = %e, "no admin socket: `xiaoer staff` needs serve stopped");
         }
     });
 
@@ -89,81 +98,4 @@ async fn run(config: Config) -> Result<()> {
     })
     .await;
     Ok(())
-}
-
-pub fn staff_add(
-    config: &Config,
-    name: &str,
-    role: Role,
-    regions: &[String],
-    industries: &[String],
-    password: Option<&str>,
-) -> Result<()> {
-    let desk = staff_desk(config)?;
-    let token = desk.add_staff(name, role, regions, industries)?;
-    if let Some(p) = password {
-        desk.set_password(name, p)?;
-    }
-    println!("added {name} ({role:?}); the token is shown once, keep it safe:");
-    println!("{token}");
-    Ok(())
-}
-
-/// `xiaoer staff password NAME`: a new console password from standard input.
-pub fn staff_password(config: &Config, name: &str, password: &str) -> Result<()> {
-    staff_desk(config)?.set_password(name, password)?;
-    println!("password set for {name}");
-    Ok(())
-}
-
-/// `xiaoer staff list`: one line per account, no secrets.
-pub fn staff_list(config: &Config) -> Result<()> {
-    for a in staff_desk(config)?.staff_accounts()? {
-        println!(
-            "{}\t{:?}\t{}\t{}",
-            a.name,
-            a.role,
-            if a.disabled { "disabled" } else { "active" },
-            if a.password_hash.is_some() {
-                "password"
-            } else {
-                "token only"
-            }
-        );
-    }
-    Ok(())
-}
-
-/// `xiaoer staff disable|enable NAME`.
-pub fn staff_set_disabled(config: &Config, name: &str, disabled: bool) -> Result<()> {
-    staff_desk(config)?.set_disabled("cli", name, disabled)?;
-    println!("{name} {}", if disabled { "disabled" } else { "enabled" });
-    Ok(())
-}
-
-/// `xiaoer staff rotate NAME`: the new token alone on the last line.
-pub fn staff_rotate(config: &Config, name: &str) -> Result<()> {
-    let token = staff_desk(config)?.rotate_token("cli", name)?;
-    println!("new token for {name}; the old one no longer works; shown once:");
-    println!("{token}");
-    Ok(())
-}
-
-/// One line of standard input, without its line end: a password is never an argument
-/// (arguments show up in process lists and shell history).
-pub fn read_password() -> Result<String> {
-    let mut line = String::new();
-    std::io::stdin()
-        .read_line(&mut line)
-        .context("reading the password from standard input")?;
-    Ok(line.trim_end_matches(['\n', '\r']).to_string())
-}
-
-/// A desk for account commands. Accounts need no index, but the desk type holds an
-/// engine, so one is opened.
-fn staff_desk(config: &Config) -> Result<Desk> {
-    let store = SledStore::open(&config.data)
-        .with_context(|| format!("opening the store in {}", config.data.display()))?;
-    let engine = Arc::new(super::open_engine(config)?);
-    Ok(Desk::new(engine, store, config.desk.clone()))
 }

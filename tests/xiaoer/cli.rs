@@ -303,3 +303,64 @@ fn staff_accounts_are_listed_disabled_enabled_and_rotated_from_the_cli() {
     );
     assert!(desk.authenticate(&new).unwrap().is_some());
 }
+
+#[tokio::test]
+async fn staff_commands_work_while_serve_runs() {
+    let dir = TempDir::new().unwrap();
+    let (data, index) = (dir.path().join("data"), dir.path().join("index"));
+    let corpus = super::tiny_corpus();
+    let (mut server, url) = super::crash::start_server(&data, &index, &corpus, &[]);
+    let sh = |rest: &[&str], stdin: &str| {
+        let mut a = vec![
+            "--data",
+            data.to_str().unwrap(),
+            "--index",
+            index.to_str().unwrap(),
+            "--corpus",
+            corpus.to_str().unwrap(),
+            "staff",
+        ];
+        a.extend_from_slice(rest);
+        run(&a, stdin)
+    };
+    // The running server holds the store; the command goes through its admin socket.
+    let (ok, out, err) = sh(
+        &["add", "frank", "--role", "admin", "--password-stdin"],
+        "a long enough password\n",
+    );
+    assert!(ok, "{err}");
+    let token = out.lines().last().unwrap().trim().to_string();
+    let me = |token: String| {
+        let url = url.clone();
+        async move {
+            reqwest::Client::new()
+                .get(format!("{url}/api/me"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(
+        me(token.clone()).await,
+        200,
+        "the running server knows the new account"
+    );
+    let (ok, out, _) = sh(&["list"], "");
+    assert!(
+        ok && out.contains("frank\tAdmin\tactive\tpassword"),
+        "{out}"
+    );
+    let (ok, _, err) = sh(&["disable", "frank"], "");
+    assert!(ok, "{err}");
+    assert_eq!(me(token.clone()).await, 401, "disabled at once");
+    let (ok, _, err) = sh(&["disable", "nobody"], "");
+    assert!(
+        !ok && err.contains("nobody"),
+        "errors come back through the socket: {err}"
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
