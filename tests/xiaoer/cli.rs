@@ -1,6 +1,7 @@
 //! The command line as an admin or a tool uses it: `ask --json` lines, `chat`, `reindex`, `import`.
 
 use std::fs;
+use std::path::Path;
 
 use tempfile::TempDir;
 
@@ -203,12 +204,10 @@ fn ask_reads_homophone_typos_and_doubts_records_about_another_city() {
     assert!(wuxi["sources"][0].get("disagrees").is_none(), "{wuxi}");
 }
 
-#[test]
-fn staff_passwords_come_from_standard_input() {
-    let dir = TempDir::new().unwrap();
-    let (data, index) = (dir.path().join("data"), dir.path().join("index"));
-    let corpus = super::tiny_corpus();
-    let base = [
+/// `xiaoer staff ARGS` on `dir/data` (index in `dir/index`) with `stdin`.
+fn staff(dir: &Path, corpus: &Path, args: &[&str], stdin: &str) -> (bool, String, String) {
+    let (data, index) = (dir.join("data"), dir.join("index"));
+    let mut all = vec![
         "--data",
         data.to_str().unwrap(),
         "--index",
@@ -217,14 +216,25 @@ fn staff_passwords_come_from_standard_input() {
         corpus.to_str().unwrap(),
         "staff",
     ];
-    let args = |rest: &[&'static str]| {
-        base.iter()
-            .copied()
-            .chain(rest.iter().copied())
-            .collect::<Vec<_>>()
-    };
-    let (ok, out, err) = run(
-        &args(&["add", "dave", "--role", "commissioner", "--password-stdin"]),
+    all.extend_from_slice(args);
+    run(&all, stdin)
+}
+
+/// A desk on `dir/data`, to check what the commands stored.
+fn desk_on(dir: &Path, corpus: &Path) -> (TempDir, xiaoer::desk::Desk) {
+    let store = xiaoer::store::SledStore::open(&dir.join("data")).unwrap();
+    let (index_dir, engine) = super::engine_for(corpus);
+    let desk = xiaoer::desk::Desk::new(std::sync::Arc::new(engine), store, super::always_open());
+    (index_dir, desk)
+}
+
+#[test]
+fn staff_passwords_come_from_standard_input() {
+    let dir = TempDir::new().unwrap();
+    let corpus = super::tiny_corpus();
+    let sh = |args: &[&str], stdin: &str| staff(dir.path(), &corpus, args, stdin);
+    let (ok, out, err) = sh(
+        &["add", "dave", "--role", "commissioner", "--password-stdin"],
         "a good long password\n",
     );
     assert!(ok, "{err}");
@@ -232,15 +242,13 @@ fn staff_passwords_come_from_standard_input() {
         !out.contains("a good long password"),
         "the password is never echoed"
     );
-    let (ok, _, err) = run(&args(&["password", "dave"]), "short\n");
+    let (ok, _, err) = sh(&["password", "dave"], "short\n");
     assert!(!ok && err.contains("10 to 256"), "{err}");
-    let (ok, _, err) = run(&args(&["password", "nobody"]), "another long password\n");
+    let (ok, _, err) = sh(&["password", "nobody"], "another long password\n");
     assert!(!ok && err.contains("nobody"), "{err}");
-    let (ok, out, err) = run(&args(&["password", "dave"]), "another long password\n");
+    let (ok, out, err) = sh(&["password", "dave"], "another long password\n");
     assert!(ok && out.contains("password set for dave"), "{err}");
-    let store = xiaoer::store::SledStore::open(&data).unwrap();
-    let (_d, engine) = super::engine_for(&corpus);
-    let desk = xiaoer::desk::Desk::new(std::sync::Arc::new(engine), store, super::always_open());
+    let (_index, desk) = desk_on(dir.path(), &corpus);
     assert!(
         desk.sign_in("dave", "another long password")
             .unwrap()
@@ -257,29 +265,8 @@ fn staff_passwords_come_from_standard_input() {
 #[test]
 fn staff_accounts_are_listed_disabled_enabled_and_rotated_from_the_cli() {
     let dir = TempDir::new().unwrap();
-    let (data, index) = (dir.path().join("data"), dir.path().join("index"));
     let corpus = super::tiny_corpus();
-    let base = [
-        "--data",
-        data.to_str().unwrap(),
-        "--index",
-        index.to_str().unwrap(),
-        "--corpus",
-        corpus.to_str().unwrap(),
-        "staff",
-    ];
-    let args = |rest: &[&str]| {
-        base.iter()
-            .copied()
-            .chain(rest.iter().copied())
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-    };
-    let sh = |rest: &[&str]| {
-        let a = args(rest);
-        let a: Vec<&str> = a.iter().map(String::as_str).collect();
-        run(&a, "")
-    };
+    let sh = |args: &[&str]| staff(dir.path(), &corpus, args, "");
     let (ok, out, err) = sh(&["add", "erin", "--role", "commissioner"]);
     assert!(ok, "{err}");
     let old = out.lines().last().unwrap().trim().to_string();
@@ -294,9 +281,7 @@ fn staff_accounts_are_listed_disabled_enabled_and_rotated_from_the_cli() {
     assert!(ok, "{err}");
     let new = out.lines().last().unwrap().trim().to_string();
     assert_ne!(new, old);
-    let store = xiaoer::store::SledStore::open(&data).unwrap();
-    let (_d, engine) = super::engine_for(&corpus);
-    let desk = xiaoer::desk::Desk::new(std::sync::Arc::new(engine), store, super::always_open());
+    let (_index, desk) = desk_on(dir.path(), &corpus);
     assert!(
         desk.authenticate(&old).unwrap().is_none(),
         "the old token is dead"
@@ -307,22 +292,10 @@ fn staff_accounts_are_listed_disabled_enabled_and_rotated_from_the_cli() {
 #[tokio::test]
 async fn staff_commands_work_while_serve_runs() {
     let dir = TempDir::new().unwrap();
-    let (data, index) = (dir.path().join("data"), dir.path().join("index"));
     let corpus = super::tiny_corpus();
+    let (data, index) = (dir.path().join("data"), dir.path().join("index"));
     let (mut server, url) = super::crash::start_server(&data, &index, &corpus, &[]);
-    let sh = |rest: &[&str], stdin: &str| {
-        let mut a = vec![
-            "--data",
-            data.to_str().unwrap(),
-            "--index",
-            index.to_str().unwrap(),
-            "--corpus",
-            corpus.to_str().unwrap(),
-            "staff",
-        ];
-        a.extend_from_slice(rest);
-        run(&a, stdin)
-    };
+    let sh = |args: &[&str], stdin: &str| staff(dir.path(), &corpus, args, stdin);
     // The running server holds the store; the command goes through its admin socket.
     let (ok, out, err) = sh(
         &["add", "frank", "--role", "admin", "--password-stdin"],

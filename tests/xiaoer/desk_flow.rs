@@ -9,6 +9,21 @@ use xiaoer::desk::{Desk, DeskConfig, DeskError, InvestorInfo, OfficeHours, Role,
 
 use super::{always_open, desk_for, engine_for, shipped_corpus, tiny_corpus};
 
+/// A desk on the tiny corpus whose clock the test moves (`now`, in milliseconds).
+fn desk_with_clock(config: DeskConfig) -> (tempfile::TempDir, Desk, Arc<AtomicI64>) {
+    let (dir, engine) = engine_for(&tiny_corpus());
+    let store = xiaoer::store::SledStore::open(&dir.path().join("data")).unwrap();
+    let now = Arc::new(AtomicI64::new(1_800_000_000_000));
+    let clock = now.clone();
+    let desk = Desk::with_clock(
+        Arc::new(engine),
+        store,
+        config,
+        Box::new(move || clock.load(Ordering::SeqCst)),
+    );
+    (dir, desk, now)
+}
+
 fn ask(desk: &Desk, chat: &str, text: &str) -> xiaoer::desk::Inbound {
     desk.investor_message("web", chat, text, &InvestorInfo::default())
         .unwrap()
@@ -89,20 +104,10 @@ fn concurrent_claims_have_exactly_one_winner() {
 
 #[test]
 fn unanswered_claims_return_to_the_queue_flagged() {
-    let (dir, engine) = engine_for(&tiny_corpus());
-    let store = xiaoer::store::SledStore::open(&dir.path().join("data")).unwrap();
-    let now = Arc::new(AtomicI64::new(1_800_000_000_000));
-    let clock = now.clone();
-    let config = DeskConfig {
+    let (_dir, desk, now) = desk_with_clock(DeskConfig {
         claim_timeout_secs: 60,
         ..always_open()
-    };
-    let desk = Desk::with_clock(
-        Arc::new(engine),
-        store,
-        config,
-        Box::new(move || clock.load(Ordering::SeqCst)),
-    );
+    });
     let ticket = ask(&desk, "c", "转人工").ticket_opened.unwrap();
     desk.claim(ticket, "alice").unwrap();
     now.fetch_add(30_000, Ordering::SeqCst);
@@ -265,20 +270,10 @@ fn coverage_can_come_from_the_config() {
 
 #[test]
 fn idle_web_sessions_expire_and_are_purged() {
-    let (dir, engine) = engine_for(&tiny_corpus());
-    let store = xiaoer::store::SledStore::open(&dir.path().join("data")).unwrap();
-    let now = Arc::new(AtomicI64::new(1_800_000_000_000));
-    let clock = now.clone();
-    let config = DeskConfig {
+    let (_dir, desk, now) = desk_with_clock(DeskConfig {
         session_idle_days: 30,
         ..always_open()
-    };
-    let desk = Desk::with_clock(
-        Arc::new(engine),
-        store,
-        config,
-        Box::new(move || clock.load(Ordering::SeqCst)),
-    );
+    });
     let day = 24 * 3600 * 1000;
     let (kept, kept_chat) = desk.new_session().unwrap();
     let (idle, _) = desk.new_session().unwrap();
@@ -303,20 +298,10 @@ fn idle_web_sessions_expire_and_are_purged() {
 
 #[test]
 fn console_sessions_expire_and_end_on_sign_out() {
-    let (dir, engine) = engine_for(&tiny_corpus());
-    let store = xiaoer::store::SledStore::open(&dir.path().join("data")).unwrap();
-    let now = Arc::new(AtomicI64::new(1_800_000_000_000));
-    let clock = now.clone();
-    let config = DeskConfig {
+    let (_dir, desk, now) = desk_with_clock(DeskConfig {
         console_session_hours: 12,
         ..always_open()
-    };
-    let desk = Desk::with_clock(
-        Arc::new(engine),
-        store,
-        config,
-        Box::new(move || clock.load(Ordering::SeqCst)),
-    );
+    });
     let token = desk
         .add_staff("alice", Role::Commissioner, &[], &[])
         .unwrap();

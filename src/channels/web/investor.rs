@@ -166,7 +166,7 @@ pub(super) async fn investor_events(
     let id = session_conversation(&state, &headers).await?;
     let slot = state
         .streams
-        .open(&id, state.web.max_streams_per_session)
+        .take(&id, state.web.max_streams_per_session)
         .ok_or(ApiError::TooManyStreams)?;
     let stream = BroadcastStream::new(state.desk.subscribe()).filter_map(move |e| {
         // The slot lives as long as the stream: the page closing it frees the place.

@@ -3,10 +3,9 @@
 //! keep-alive connections (hyper starts it whenever it waits for a request head), and the
 //! descriptor limit raised at start. axum's own `serve` has neither caps nor a timer.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -46,42 +45,6 @@ pub fn raise_descriptor_limit() -> Option<u64> {
     rlimit::increase_nofile_limit(u64::MAX).ok()
 }
 
-/// Open connections per address; a slot is given back when its guard drops.
-#[derive(Default)]
-struct PerAddress(Mutex<HashMap<IpAddr, usize>>);
-
-struct AddressSlot {
-    table: Arc<PerAddress>,
-    ip: IpAddr,
-}
-
-impl PerAddress {
-    fn take(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<AddressSlot> {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let n = map.entry(ip).or_insert(0);
-        if *n >= max {
-            return None;
-        }
-        *n += 1;
-        Some(AddressSlot {
-            table: self.clone(),
-            ip,
-        })
-    }
-}
-
-impl Drop for AddressSlot {
-    fn drop(&mut self) {
-        let mut map = self.table.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = map.get_mut(&self.ip) {
-            *n -= 1;
-            if *n == 0 {
-                map.remove(&self.ip);
-            }
-        }
-    }
-}
-
 /// Serves `app` on `listener` until `shutdown` completes. A connection over a cap is
 /// closed at once, before anything is read from it.
 pub async fn serve(
@@ -91,7 +54,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let total = Arc::new(Semaphore::new(limits.max_connections));
-    let per_address = Arc::new(PerAddress::default());
+    let per_address = super::slots::Slots::default();
     let mut last_complaint: Option<Instant> = None;
     let mut complain = |what: &str, detail: String| {
         // At most one line a second: a flood must not become a flood of log lines.
@@ -124,7 +87,7 @@ pub async fn serve(
         let slot = if limits.exempt.contains(&peer.ip()) {
             None
         } else {
-            match per_address.take(peer.ip(), limits.max_per_address) {
+            match per_address.take(&peer.ip().to_string(), limits.max_per_address) {
                 Some(s) => Some(s),
                 None => {
                     complain("per-address connection cap reached", peer.ip().to_string());

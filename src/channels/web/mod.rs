@@ -8,8 +8,8 @@ mod error;
 mod investor;
 mod limits;
 mod listener;
+mod slots;
 mod staff;
-mod streams;
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
@@ -49,7 +49,7 @@ pub struct WebState {
     /// Where admin "draft FAQ" files are written (`<corpus>/faqs/drafts/`).
     pub corpus_dir: std::path::PathBuf,
     limits: Limits,
-    streams: streams::OpenStreams,
+    streams: slots::Slots,
 }
 
 impl WebState {

@@ -251,7 +251,7 @@ pub(super) async fn staff_events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let slot = state
         .streams
-        .open(
+        .take(
             &format!("staff:{}", me.name),
             state.web.max_streams_per_session,
         )
