@@ -7,10 +7,9 @@ use tempfile::TempDir;
 
 use super::*;
 
-#[test]
-fn ask_json_lines_keep_their_shape() {
-    let dir = TempDir::new().unwrap();
-    let index = dir.path().join("index");
+/// `xiaoer ask --json -` on the shipped corpus (index in `dir`): one JSON value per line.
+fn ask_json(dir: &Path, stdin: &str) -> Vec<serde_json::Value> {
+    let index = dir.join("index");
     let corpus = shipped_corpus();
     let (ok, out, err) = run(
         &[
@@ -22,13 +21,22 @@ fn ask_json_lines_keep_their_shape() {
             "--json",
             "-",
         ],
-        "高企税率是多少\n明天天气怎么样\n转人工\n\"AND:*(\n",
+        stdin,
     );
     assert!(ok, "{err}");
-    let lines: Vec<serde_json::Value> = out
-        .lines()
+    out.lines()
         .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+        .collect()
+}
+
+#[test]
+fn ask_json_lines_keep_their_shape() {
+    let dir = TempDir::new().unwrap();
+    let index = dir.path().join("index");
+    let lines = ask_json(
+        dir.path(),
+        "高企税率是多少\n明天天气怎么样\n转人工\n\"AND:*(\n",
+    );
     assert_eq!(lines.len(), 4);
     for v in &lines {
         for key in REPLY_KEYS {
@@ -167,25 +175,10 @@ fn eval_fit_prints_weights_that_reproduce_its_separation() {
 #[test]
 fn ask_reads_homophone_typos_and_doubts_records_about_another_city() {
     let dir = TempDir::new().unwrap();
-    let index = dir.path().join("index");
-    let corpus = shipped_corpus();
-    let (ok, out, err) = run(
-        &[
-            "--corpus",
-            corpus.to_str().unwrap(),
-            "--index",
-            index.to_str().unwrap(),
-            "ask",
-            "--json",
-            "-",
-        ],
+    let lines = ask_json(
+        dir.path(),
         "研发费用加计扣除比例是多少\n研发费用家计扣除比例是多少\n无锡对新认定的高新技术企业奖励多少钱\n深圳对新认定的高新技术企业奖励多少钱\n",
     );
-    assert!(ok, "{err}");
-    let lines: Vec<serde_json::Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     let first_source = |v: &serde_json::Value| v["sources"][0]["id"].as_str().unwrap().to_string();
     // 家计 (a homophone of 加计) is read as the corpus word: the same answer as spelled right.
     assert_eq!(lines[0]["kind"], "answer", "{}", lines[0]);

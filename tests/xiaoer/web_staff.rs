@@ -14,6 +14,28 @@ use xiaoer::desk::Role;
 use super::desk_for;
 use super::web::*;
 
+/// Signs in to the console with `token` from `site` (host and origin headers); the
+/// response and the cookie it set (`name=value`).
+async fn console_login(app: &Router, token: &str, site: &[(&str, &str)]) -> (Resp, String) {
+    let login = call(
+        app,
+        "POST",
+        "/api/staff/login",
+        site,
+        Some(serde_json::json!({ "token": token })),
+    )
+    .await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.text);
+    let cookie = login.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    (login, cookie)
+}
+
 #[tokio::test]
 async fn staff_and_admin_routes_need_the_right_role() {
     let w = test_web(WebConfig::default());
@@ -274,22 +296,7 @@ async fn a_forged_cross_site_form_post_is_refused_and_the_console_still_works() 
         ("host", "xiaoer.example"),
         ("origin", "http://xiaoer.example"),
     ];
-    let login = call(
-        &w.app,
-        "POST",
-        "/api/staff/login",
-        &site,
-        Some(serde_json::json!({"token": w.commissioner})),
-    )
-    .await;
-    assert_eq!(login.status, StatusCode::OK, "{}", login.text);
-    let cookie = login.headers[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let (_, cookie) = console_login(&w.app, &w.commissioner, &site).await;
     let post = |ctype: &'static str, origin: Option<&'static str>, body: &'static str| {
         let mut req = Request::builder()
             .method("POST")
@@ -342,21 +349,9 @@ async fn the_console_cookie_is_a_server_side_session_that_logout_ends() {
         ("origin", "https://xiaoer.example"),
         ("x-forwarded-proto", "https"),
     ];
-    let login = call(
-        &w.app,
-        "POST",
-        "/api/staff/login",
-        &site,
-        Some(serde_json::json!({"token": w.commissioner})),
-    )
-    .await;
-    assert_eq!(login.status, StatusCode::OK, "{}", login.text);
-    let set = login.headers[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let (login, cookie) = console_login(&w.app, &w.commissioner, &site).await;
+    let set = login.headers[header::SET_COOKIE].to_str().unwrap();
     assert!(set.contains("HttpOnly") && set.contains("Secure"), "{set}");
-    let cookie = set.split(';').next().unwrap().to_string();
     assert!(
         !cookie.contains(&w.commissioner),
         "the API token never goes in a cookie"
@@ -530,21 +525,7 @@ async fn admins_list_disable_enable_and_rotate_accounts() {
 async fn disabling_an_account_ends_its_console_sessions() {
     let w = test_web(WebConfig::default());
     let site = [("host", "x.example"), ("origin", "http://x.example")];
-    let login = call(
-        &w.app,
-        "POST",
-        "/api/staff/login",
-        &site,
-        Some(serde_json::json!({"token": w.commissioner})),
-    )
-    .await;
-    let cookie = login.headers[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let (_, cookie) = console_login(&w.app, &w.commissioner, &site).await;
     assert_eq!(
         call(&w.app, "GET", "/api/me", &[("cookie", &cookie)], None)
             .await
