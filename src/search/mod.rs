@@ -1,11 +1,13 @@
 //! Search: the tantivy schema, building index generations and switching between them
 //! atomically, and retrieval (query built in code from analysed terms, never parsed).
 
+mod coverage;
 mod generation;
 mod meta;
 mod open;
 mod retrieve;
 mod schema;
+mod spelling;
 
 use std::path::{Path, PathBuf};
 

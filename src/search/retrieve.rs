@@ -1,18 +1,21 @@
-//! Retrieval: analyse the question, build a `BooleanQuery` of `TermQuery`s in code (user
-//! text is never parsed as query syntax), search, and measure how much of the question
-//! each hit covers.
+//! Retrieval: analyse the question into concepts (with typo corrections, `spelling.rs`),
+//! build a `BooleanQuery` of `TermQuery`s in code (user text is never parsed as query
+//! syntax), search, re-rank by coverage (`coverage.rs`) and by the names that must agree,
+//! and read the best records.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Value};
-use tantivy::{DocAddress, DocId, DocSet, Searcher, TantivyDocument, Term};
+use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
 
 use super::SearchError;
+use super::coverage::{Coverage, idf, key_recall, measure_coverage};
 use super::meta::Meta;
 use super::open::Generation;
 use super::schema::KIND_FAQ;
+use super::spelling::spelling_fix;
 use crate::text::{AskedNames, Lang, NameConflict, is_single_han};
 
 /// One thing the question asks about: a term, or a synonym group (any variant counts).
@@ -353,42 +356,8 @@ pub fn retrieve(
     })
 }
 
-/// How much of `hit`'s key text (see `Hit::key_recall`) the question's terms hold.
-fn key_recall(
-    generation: &Generation,
-    searcher: &Searcher,
-    asked: &HashSet<&str>,
-    hit: &Hit,
-    num_docs: u64,
-) -> Result<f32, SearchError> {
-    // A passage's title is its whole document's; what the passage is about is its heading.
-    let key = if hit.is_faq || hit.heading.is_empty() {
-        &hit.title
-    } else {
-        &hit.heading
-    };
-    let (mut total, mut covered) = (0.0f32, 0.0f32);
-    for term in generation.analyzer.distinct_terms(key) {
-        let df = searcher.doc_freq(&Term::from_field_text(generation.fields.all, &term))?;
-        let w = idf(df, num_docs);
-        total += w;
-        if asked.contains(term.as_str()) {
-            covered += w;
-        }
-    }
-    Ok(if total > 0.0 { covered / total } else { 0.0 })
-}
-
 /// Records read in full after re-ranking: enough for sources, margins and clarify options.
 const LOADED: usize = 12;
-
-/// What a record covers of the question (see `Hit`).
-#[derive(Default)]
-struct Coverage {
-    coverage: f32,
-    key_coverage: f32,
-    missing: Vec<usize>,
-}
 
 fn concepts_of(
     generation: &Generation,
@@ -439,155 +408,4 @@ fn concepts_of(
         });
     }
     Ok(concepts)
-}
-
-/// The corpus word a question word no record contains was probably meant to be, with the
-/// number of records containing it: a homophone for Chinese, one slipped letter for English.
-fn spelling_fix(
-    generation: &Generation,
-    searcher: &Searcher,
-    word: &str,
-) -> Result<Option<(String, u64)>, SearchError> {
-    let memo = || {
-        generation
-            .spelling_memo
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-    };
-    if let Some(known) = memo().get(word) {
-        return Ok(known.clone());
-    }
-    let fix = find_spelling_fix(generation, searcher, word)?;
-    let mut m = memo();
-    if m.len() >= SPELLING_MEMO_LIMIT {
-        m.clear();
-    }
-    m.insert(word.to_string(), fix.clone());
-    Ok(fix)
-}
-
-/// Words whose correction is remembered at most (then the memo starts afresh).
-const SPELLING_MEMO_LIMIT: usize = 20_000;
-
-fn find_spelling_fix(
-    generation: &Generation,
-    searcher: &Searcher,
-    word: &str,
-) -> Result<Option<(String, u64)>, SearchError> {
-    let all = generation.fields.all;
-    if word.chars().any(crate::text::is_han) {
-        if !generation.analyzer.is_rare_word(word) {
-            return Ok(None);
-        }
-        let Some(fix) = generation.homophones().correct(word) else {
-            return Ok(None);
-        };
-        let df = searcher.doc_freq(&Term::from_field_text(all, fix))?;
-        return Ok((df > 0).then(|| (fix.to_string(), df)));
-    }
-    let mut best: Option<(String, u64)> = None;
-    for slip in crate::text::one_letter_slips(word) {
-        let stem = generation.analyzer.stem(&slip);
-        let df = searcher.doc_freq(&Term::from_field_text(all, &stem))?;
-        if df > best.as_ref().map_or(0, |b| b.1) {
-            best = Some((stem, df));
-        }
-    }
-    Ok(best)
-}
-
-/// BM25's IDF. A term no record contains gets the highest weight: a question about
-/// something the corpus never mentions should not look covered.
-fn idf(df: u64, n: u64) -> f32 {
-    let (df, n) = (df as f32, n.max(1) as f32);
-    (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
-}
-
-/// For each hit, which concepts it contains (in `all`, and in its key fields), by seeking
-/// the concept's postings to the hit's document.
-fn measure_coverage(
-    generation: &Generation,
-    searcher: &Searcher,
-    concepts: &[Concept],
-    top: &[(f32, DocAddress)],
-) -> Result<Vec<Coverage>, SearchError> {
-    let mut out: Vec<Coverage> = top.iter().map(|_| Coverage::default()).collect();
-    let total: f32 = concepts.iter().map(|c| c.idf * c.weight).sum();
-    if total <= 0.0 {
-        return Ok(out);
-    }
-    // Hit positions grouped by segment, in ascending doc order (postings only seek forward).
-    let mut by_segment: BTreeMap<u32, Vec<(DocId, usize)>> = BTreeMap::new();
-    for (i, (_, addr)) in top.iter().enumerate() {
-        by_segment
-            .entry(addr.segment_ord)
-            .or_default()
-            .push((addr.doc_id, i));
-    }
-    for docs in by_segment.values_mut() {
-        docs.sort_unstable();
-    }
-    let f = generation.fields;
-    for (ci, concept) in concepts.iter().enumerate() {
-        if concept.df == 0 {
-            for e in out.iter_mut() {
-                e.missing.push(ci);
-            }
-            continue;
-        }
-        let in_all = present(searcher, f.all, &concept.variants, &by_segment, top.len())?;
-        let mut in_key = vec![false; top.len()];
-        for field in [f.title, f.alternatives, f.heading] {
-            let p = present(searcher, field, &concept.variants, &by_segment, top.len())?;
-            for (k, v) in in_key.iter_mut().zip(p) {
-                *k |= v;
-            }
-        }
-        let w = concept.idf * concept.weight;
-        for (i, e) in out.iter_mut().enumerate() {
-            if in_all[i] {
-                e.coverage += w;
-            } else {
-                e.missing.push(ci);
-            }
-            if in_key[i] {
-                e.key_coverage += w;
-            }
-        }
-    }
-    for e in out.iter_mut() {
-        e.coverage /= total;
-        e.key_coverage /= total;
-    }
-    Ok(out)
-}
-
-fn present(
-    searcher: &Searcher,
-    field: Field,
-    variants: &[String],
-    by_segment: &BTreeMap<u32, Vec<(DocId, usize)>>,
-    n: usize,
-) -> Result<Vec<bool>, SearchError> {
-    let mut out = vec![false; n];
-    for (&segment, docs) in by_segment {
-        let inverted = searcher.segment_reader(segment).inverted_index(field)?;
-        for v in variants {
-            let term = Term::from_field_text(field, v);
-            let Some(mut postings) = inverted
-                .read_postings(&term, IndexRecordOption::Basic)
-                .map_err(|e| SearchError::io(std::path::Path::new("index"), e))?
-            else {
-                continue;
-            };
-            for &(doc, i) in docs {
-                // `seek` may only move forward: a list already past `doc` lacks it.
-                let current = postings.doc();
-                if current == doc || (current < doc && postings.seek(doc) == doc) {
-                    out[i] = true;
-                }
-            }
-        }
-    }
-    Ok(out)
 }

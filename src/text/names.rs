@@ -132,8 +132,13 @@ impl Gazetteer {
     /// The built-in places with `corpus`'s added. A corpus line may name a built-in place
     /// again (to add names); a `within` or `home` naming no known place is ignored.
     pub fn new(corpus: &PlacesFile) -> Gazetteer {
-        let builtin = PlacesFile::parse(BUILTIN_PLACES, "src/text/places.txt")
-            .expect("the built-in gazetteer parses (tested)");
+        // Parsed once per process: every generation (and every in-memory index calibration
+        // builds) starts from the same built-in places.
+        static BUILTIN: std::sync::OnceLock<PlacesFile> = std::sync::OnceLock::new();
+        let builtin = BUILTIN.get_or_init(|| {
+            PlacesFile::parse(BUILTIN_PLACES, "src/text/places.txt")
+                .expect("the built-in gazetteer parses (tested)")
+        });
         let lines = builtin.places.iter().chain(&corpus.places);
         let mut places: Vec<Place> = Vec::new();
         let mut within_names: Vec<Option<String>> = Vec::new();

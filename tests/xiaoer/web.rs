@@ -78,6 +78,15 @@ pub(super) async fn call(
     }
 }
 
+/// `req` as if it arrived over a connection from `peer` (what the real server attaches).
+pub(super) fn from_peer(mut req: Request<Body>, peer: [u8; 4]) -> Request<Body> {
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            peer, 5555,
+        ))));
+    req
+}
+
 pub(super) fn session_cookie(r: &Resp) -> String {
     let set = r
         .headers

@@ -16,6 +16,9 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use crate::config::WebConfig;
 
 pub struct Limits {
+    /// Checks since start: the key count is looked at once every `TIDY_EVERY` of them
+    /// (counting keys visits every shard of every map, too much for every request).
+    checks: std::sync::atomic::AtomicU64,
     sessions: DefaultKeyedRateLimiter<String>,
     addresses: DefaultKeyedRateLimiter<IpAddr>,
     feedback: DefaultKeyedRateLimiter<String>,
@@ -24,6 +27,8 @@ pub struct Limits {
 
 /// Keys not seen for a while are dropped once the limiters hold this many.
 const RETAIN_ABOVE: usize = 100_000;
+/// How often (in checks) the key count is looked at.
+const TIDY_EVERY: u64 = 1024;
 
 fn per_minute(n: u32) -> Quota {
     Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
@@ -32,6 +37,7 @@ fn per_minute(n: u32) -> Quota {
 impl Limits {
     pub fn new(web: &WebConfig) -> Limits {
         Limits {
+            checks: Default::default(),
             sessions: RateLimiter::keyed(per_minute(web.session_messages_per_minute)),
             addresses: RateLimiter::keyed(per_minute(web.address_messages_per_minute)),
             feedback: RateLimiter::keyed(per_minute(web.feedback_per_minute)),
@@ -66,6 +72,12 @@ impl Limits {
     /// Forgets keys whose allowance is whole again, when there are many: memory stays
     /// bounded under a flood of new keys, and the cost is paid rarely.
     fn tidy(&self) {
+        let n = self
+            .checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if !n.is_multiple_of(TIDY_EVERY) {
+            return;
+        }
         let keys =
             self.sessions.len() + self.addresses.len() + self.feedback.len() + self.sign_ins.len();
         if keys > RETAIN_ABOVE {

@@ -1,0 +1,143 @@
+//! How much a record and the question hold of each other: the share of the question's
+//! concepts a hit contains (in all its text and in its key fields), measured by seeking
+//! postings to the hit's document, and the share of the hit's own question the investor's
+//! words contain (`Hit::key_recall`).
+
+use std::collections::{BTreeMap, HashSet};
+
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{DocAddress, DocId, DocSet, Searcher, Term};
+
+use super::SearchError;
+use super::open::Generation;
+use super::retrieve::{Concept, Hit};
+
+/// What a record covers of the question (see `Hit`).
+#[derive(Default)]
+pub(super) struct Coverage {
+    pub(super) coverage: f32,
+    pub(super) key_coverage: f32,
+    pub(super) missing: Vec<usize>,
+}
+
+/// BM25's IDF. A term no record contains gets the highest weight: a question about
+/// something the corpus never mentions should not look covered.
+pub(super) fn idf(df: u64, n: u64) -> f32 {
+    let (df, n) = (df as f32, n.max(1) as f32);
+    (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+}
+
+/// How much of `hit`'s key text (see `Hit::key_recall`) the question's terms hold.
+pub(super) fn key_recall(
+    generation: &Generation,
+    searcher: &Searcher,
+    asked: &HashSet<&str>,
+    hit: &Hit,
+    num_docs: u64,
+) -> Result<f32, SearchError> {
+    // A passage's title is its whole document's; what the passage is about is its heading.
+    let key = if hit.is_faq || hit.heading.is_empty() {
+        &hit.title
+    } else {
+        &hit.heading
+    };
+    let (mut total, mut covered) = (0.0f32, 0.0f32);
+    for term in generation.analyzer.distinct_terms(key) {
+        let df = searcher.doc_freq(&Term::from_field_text(generation.fields.all, &term))?;
+        let w = idf(df, num_docs);
+        total += w;
+        if asked.contains(term.as_str()) {
+            covered += w;
+        }
+    }
+    Ok(if total > 0.0 { covered / total } else { 0.0 })
+}
+
+/// For each hit, which concepts it contains (in `all`, and in its key fields), by seeking
+/// the concept's postings to the hit's document.
+pub(super) fn measure_coverage(
+    generation: &Generation,
+    searcher: &Searcher,
+    concepts: &[Concept],
+    top: &[(f32, DocAddress)],
+) -> Result<Vec<Coverage>, SearchError> {
+    let mut out: Vec<Coverage> = top.iter().map(|_| Coverage::default()).collect();
+    let total: f32 = concepts.iter().map(|c| c.idf * c.weight).sum();
+    if total <= 0.0 {
+        return Ok(out);
+    }
+    // Hit positions grouped by segment, in ascending doc order (postings only seek forward).
+    let mut by_segment: BTreeMap<u32, Vec<(DocId, usize)>> = BTreeMap::new();
+    for (i, (_, addr)) in top.iter().enumerate() {
+        by_segment
+            .entry(addr.segment_ord)
+            .or_default()
+            .push((addr.doc_id, i));
+    }
+    for docs in by_segment.values_mut() {
+        docs.sort_unstable();
+    }
+    let f = generation.fields;
+    for (ci, concept) in concepts.iter().enumerate() {
+        if concept.df == 0 {
+            for e in out.iter_mut() {
+                e.missing.push(ci);
+            }
+            continue;
+        }
+        let in_all = present(searcher, f.all, &concept.variants, &by_segment, top.len())?;
+        let mut in_key = vec![false; top.len()];
+        for field in [f.title, f.alternatives, f.heading] {
+            let p = present(searcher, field, &concept.variants, &by_segment, top.len())?;
+            for (k, v) in in_key.iter_mut().zip(p) {
+                *k |= v;
+            }
+        }
+        let w = concept.idf * concept.weight;
+        for (i, e) in out.iter_mut().enumerate() {
+            if in_all[i] {
+                e.coverage += w;
+            } else {
+                e.missing.push(ci);
+            }
+            if in_key[i] {
+                e.key_coverage += w;
+            }
+        }
+    }
+    for e in out.iter_mut() {
+        e.coverage /= total;
+        e.key_coverage /= total;
+    }
+    Ok(out)
+}
+
+fn present(
+    searcher: &Searcher,
+    field: Field,
+    variants: &[String],
+    by_segment: &BTreeMap<u32, Vec<(DocId, usize)>>,
+    n: usize,
+) -> Result<Vec<bool>, SearchError> {
+    let mut out = vec![false; n];
+    for (&segment, docs) in by_segment {
+        let inverted = searcher.segment_reader(segment).inverted_index(field)?;
+        for v in variants {
+            let term = Term::from_field_text(field, v);
+            let Some(mut postings) = inverted
+                .read_postings(&term, IndexRecordOption::Basic)
+                .map_err(|e| SearchError::io(std::path::Path::new("index"), e))?
+            else {
+                continue;
+            };
+            for &(doc, i) in docs {
+                // `seek` may only move forward: a list already past `doc` lacks it.
+                let current = postings.doc();
+                if current == doc || (current < doc && postings.seek(doc) == doc) {
+                    out[i] = true;
+                }
+            }
+        }
+    }
+    Ok(out)
+}
