@@ -411,6 +411,34 @@ pub fn import(files: &[std::path::PathBuf], into: &std::path::Path) -> Result<()
     Ok(())
 }
 
+/// The question's words the first record lacks, with each one's share of the question's
+/// weight (what coverage lost), heaviest first: "深圳:0.31,补贴:0.12".
+fn missing_terms(r: &crate::search::Retrieval, first: Option<usize>) -> String {
+    let Some(hit) = first.map(|i| &r.hits[i]) else {
+        return "-".to_string();
+    };
+    let total = r.total_idf();
+    let mut lost: Vec<(f32, &str)> = hit
+        .missing
+        .iter()
+        .map(|&c| {
+            let concept = &r.concepts[c];
+            (
+                concept.idf * concept.weight / total.max(f32::EPSILON),
+                concept.variants[0].as_str(),
+            )
+        })
+        .collect();
+    lost.sort_by(|a, b| b.0.total_cmp(&a.0));
+    if lost.is_empty() {
+        return "-".to_string();
+    }
+    lost.iter()
+        .map(|(share, term)| format!("{term}:{share:.2}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// One line per question: what was expected, what came first, and the features.
 fn print_details(scored: &[eval::Scored], t: &crate::answer::Thresholds, today: chrono::NaiveDate) {
     use crate::answer::Decision;
@@ -451,8 +479,9 @@ fn print_details(scored: &[eval::Scored], t: &crate::answer::Thresholds, today: 
         } else {
             fixes.join(",")
         };
+        let missing = missing_terms(&s.retrieval, cands.first().copied());
         out!(
-            "{verdict:4} {kind:7} conf {:.2} cov {:.2} key {:.2} recall {:.2} focus {:.2} ratio {:.2} margin {:.2} conflict {conflict} typos {fixes} top {top} expect {} rank {:?} | {}",
+            "{verdict:4} {kind:7} conf {:.2} cov {:.2} key {:.2} recall {:.2} focus {:.2} ratio {:.2} margin {:.2} conflict {conflict} typos {fixes} missing {missing} top {top} expect {} rank {:?} | {}",
             d.confidence(),
             f.coverage,
             f.key_coverage,

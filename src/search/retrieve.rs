@@ -372,7 +372,10 @@ fn concepts_of(
     let weights = generation.analyzer.term_weights(question);
     for term in generation.analyzer.distinct_terms(question) {
         let info = weights.get(&term).copied();
-        let weight = info.map(|i| i.weight).unwrap_or(1.0);
+        let mut weight = info.map(|i| i.weight).unwrap_or(1.0);
+        if crate::text::is_asking_word(&term, |w| generation.analyzer.stem(w)) {
+            weight *= crate::text::ASKING_WORD_WEIGHT;
+        }
         let proper = info.is_some_and(|i| i.proper);
         let mut variants = match synonyms.group_of(&term) {
             Some(g) if seen_groups.insert(g) => synonyms.variants(g).to_vec(),

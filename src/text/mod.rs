@@ -3,6 +3,7 @@
 //! must agree on, and the tantivy tokenizer.
 
 mod analyzer;
+mod asking_words;
 mod asks;
 mod bigram;
 mod cut;
@@ -17,6 +18,7 @@ mod synonyms;
 mod tokenizer;
 
 pub use analyzer::{Analyzer, Term, TermInfo, is_single_han};
+pub use asking_words::{ASKING_WORD_WEIGHT, is_asking_word};
 pub use asks::{Asks, asks, wrong_kind};
 pub use bigram::{BIGRAM_TOKENIZER_NAME, BigramTokenizer, bigrams};
 pub use dict::Dictionary;
