@@ -193,13 +193,18 @@ pub fn calibrate(
     if known < MIN_PROBES || scored.len() - known < MIN_PROBES {
         return Ok(None);
     }
-    let Some(fit) = eval::fit(&scored, today) else {
+    let Some(fit) = eval::fit(
+        &scored,
+        eval::Negatives::OutOfScope,
+        &Thresholds::default().weights,
+        today,
+    ) else {
         return Ok(None);
     };
     // The fitted weights only where they separate the probes better (cross-validated)
     // than the built-in ones do: on a corpus like the shipped one, whose hand-set weights
     // were tuned on real questions, a fit to self-made questions can be the worse guess.
-    let builtin_auc = eval::report(&scored, &Thresholds::default(), today).separation_auc;
+    let builtin_auc = fit.configured_auc;
     let fitted_auc = (fit.cross_validated_auc[0] + fit.cross_validated_auc[1]) / 2.0;
     let fitted = fitted_auc > builtin_auc;
     let base = Thresholds {

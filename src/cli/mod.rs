@@ -235,7 +235,12 @@ pub fn eval(
                 value["sweep"] = serde_json::Value::from(rows);
             }
             if fit {
-                value["fit"] = serde_json::to_value(eval::fit(&scored, today))?;
+                value["fit"] = serde_json::to_value(eval::fit(
+                    &scored,
+                    eval::Negatives::AlsoWrongFirst,
+                    &thresholds.weights,
+                    today,
+                ))?;
             }
             value
         } else {
@@ -247,7 +252,15 @@ pub fn eval(
         print_report(&report, &thresholds, engine.calibrated());
     }
     if fit {
-        print_fit(eval::fit(&scored, today).as_ref(), report.separation_auc);
+        print_fit(
+            eval::fit(
+                &scored,
+                eval::Negatives::AlsoWrongFirst,
+                &thresholds.weights,
+                today,
+            )
+            .as_ref(),
+        );
     }
     if sweep {
         let rows = eval::sweep(&scored, &thresholds, today);
@@ -289,17 +302,20 @@ pub fn eval(
     Ok(())
 }
 
-fn print_fit(fit: Option<&eval::Fit>, configured_auc: f64) {
+fn print_fit(fit: Option<&eval::Fit>) {
     let Some(f) = fit else {
-        out!("\nnothing to fit: the file needs both answered-right and out-of-scope questions");
+        out!(
+            "\nnothing to fit: the file needs both answered-right questions and ones not to answer"
+        );
         return;
     };
     let w = &f.weights;
     out!(
-        "\nconfidence weights fitted on {} right answers and {} out-of-scope questions\nseparation AUC: configured weights {:.3}; fitted, cross-validated (alternate questions in two halves, each scored by weights fitted on the other) {:.3} / {:.3}; fitted on all {:.3}\n[decision.weights]\nbias = {:.4}\ncoverage = {:.4}\nkey_coverage = {:.4}\nscore_ratio = {:.4}\nmargin = {:.4}\nraw_margin = {:.4}\nkey_recall = {:.4}\nfocus_coverage = {:.4}\n# thresholds change with the weights: run --sweep again with these in the config",
+        "\nconfidence weights fitted on {} right answers against {} questions not to answer ({} of them in scope with a wrong record first)\nAUC (right answers against those): configured weights {:.3}; fitted, cross-validated (alternate questions in two halves, each scored by weights fitted on the other) {:.3} / {:.3}; fitted on all {:.3}\n[decision.weights]\nbias = {:.4}\ncoverage = {:.4}\nkey_coverage = {:.4}\nscore_ratio = {:.4}\nmargin = {:.4}\nraw_margin = {:.4}\nkey_recall = {:.4}\nfocus_coverage = {:.4}\n# thresholds change with the weights: run --sweep again with these in the config",
         f.positives,
         f.negatives,
-        configured_auc,
+        f.wrong_first,
+        f.configured_auc,
         f.cross_validated_auc[0],
         f.cross_validated_auc[1],
         f.in_sample_auc,

@@ -15,7 +15,7 @@ use crate::search::Retrieval;
 
 mod fit;
 mod question;
-pub use fit::{Fit, fit};
+pub use fit::{Fit, Negatives, fit};
 pub use question::EvalQuestion;
 
 /// Reads one JSON Lines file, or every `*.jsonl` in a directory.

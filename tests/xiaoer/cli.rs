@@ -150,10 +150,10 @@ fn eval_fit_prints_weights_that_reproduce_its_separation() {
     let table: String = out
         .lines()
         .skip_while(|l| *l != "[decision.weights]")
-        .take(7)
+        .take_while(|l| !l.starts_with('#'))
         .map(|l| format!("{l}\n"))
         .collect();
-    assert!(table.contains("raw_margin = "), "{out}");
+    assert!(table.contains("focus_coverage = "), "{out}");
     // The printed table is a config: evaluating with it separates as the fit said.
     let config = dir.path().join("fitted.toml");
     fs::write(&config, &table).unwrap();
@@ -161,15 +161,21 @@ fn eval_fit_prints_weights_that_reproduce_its_separation() {
         &[
             &["--config", config.to_str().unwrap()][..],
             &base[..],
-            &["eval", "--json", eval_dir.to_str().unwrap()],
+            &["eval", "--fit", "--json", eval_dir.to_str().unwrap()],
         ]
         .concat(),
         "",
     );
     assert!(ok, "{err}");
-    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let auc = report["separation_auc"].as_f64().unwrap();
+    let value: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let auc = value["fit"]["configured_auc"].as_f64().unwrap();
     assert!((auc - fitted_auc).abs() < 0.01, "{auc} vs {fitted_auc}");
+    // Records ranked first in place of the right one are among the negatives.
+    assert!(
+        value["fit"]["wrong_first"].as_u64().unwrap() > 0,
+        "{}",
+        value["fit"]
+    );
 }
 
 #[test]
