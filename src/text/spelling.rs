@@ -122,11 +122,12 @@ fn fuzzy(syllable: &str) -> String {
 }
 
 /// What `word` may have been before one slip of the fingers: a letter left out (helth,
-/// forign) or two neighbours swapped (investmnet), in a fixed order. Only these two: a
-/// replaced or extra letter turns too many real words into other real words (truck and
-/// track, former and form), and only words of five letters or more, for the same reason.
+/// forign) or two neighbours swapped (investmnet, yera), in a fixed order. Only these two:
+/// a replaced or extra letter turns too many real words into other real words (truck and
+/// track, former and form). A left-out letter only in words of five letters or more, for
+/// the same reason; a swap from four (yera, whne), as few four-letter swaps are words.
 pub fn one_letter_slips(word: &str) -> Vec<String> {
-    if word.len() < 5 || !word.bytes().all(|b| b.is_ascii_lowercase()) {
+    if word.len() < 4 || !word.bytes().all(|b| b.is_ascii_lowercase()) {
         return Vec::new();
     }
     let b = word.as_bytes();
@@ -137,7 +138,7 @@ pub fn one_letter_slips(word: &str) -> Vec<String> {
         v.swap(i, i + 1);
         out.push(s(v));
     }
-    for i in 0..=b.len() {
+    for i in (0..=b.len()).take_while(|_| b.len() >= 5) {
         for c in b'a'..=b'z' {
             let mut v = b.to_vec();
             v.insert(i, c);
@@ -200,6 +201,6 @@ mod tests {
         }
         assert!(!slips.contains(&"heath".to_string()));
         assert!(one_letter_slips("tax").is_empty());
-        assert!(one_letter_slips("wfoe").is_empty());
+        assert_eq!(one_letter_slips("yera"), ["eyra", "year", "yrea"]);
     }
 }
