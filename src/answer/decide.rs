@@ -245,7 +245,7 @@ pub fn features(r: &Retrieval, cands: &[usize], i: usize) -> Features {
     let focus_coverage = r.focus_coverage(hit);
     Features {
         coverage: r.answering_coverage(hit),
-        key_coverage: hit.key_coverage,
+        key_coverage: r.answering_key_coverage(hit),
         score_ratio: score_ratio(r, hit),
         margin,
         key_recall: hit.key_recall,

@@ -144,6 +144,7 @@ mod tests {
             coverage: 1.0,
             key_coverage: 1.0,
             missing: Vec::new(),
+            missing_from_key: Vec::new(),
             key_recall: 1.0,
             conflict: None,
             wrong_kind: false,

@@ -18,6 +18,7 @@ pub(super) struct Coverage {
     pub(super) coverage: f32,
     pub(super) key_coverage: f32,
     pub(super) missing: Vec<usize>,
+    pub(super) missing_from_key: Vec<usize>,
 }
 
 /// BM25's IDF. A term no record contains gets the highest weight: a question about
@@ -82,6 +83,7 @@ pub(super) fn measure_coverage(
         if concept.df == 0 {
             for e in out.iter_mut() {
                 e.missing.push(ci);
+                e.missing_from_key.push(ci);
             }
             continue;
         }
@@ -102,6 +104,8 @@ pub(super) fn measure_coverage(
             }
             if in_key[i] {
                 e.key_coverage += w;
+            } else {
+                e.missing_from_key.push(ci);
             }
         }
     }

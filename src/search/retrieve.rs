@@ -50,8 +50,10 @@ pub struct Hit {
     /// The same share counted in the record's key fields only: a FAQ's question and its
     /// alternatives, a passage's title and heading.
     pub key_coverage: f32,
-    /// Which concepts (by index in `Retrieval::concepts`) the record lacks.
+    /// Which concepts (by index in `Retrieval::concepts`) the record lacks...
     pub missing: Vec<usize>,
+    /// ...and which its key fields lack.
+    pub missing_from_key: Vec<usize>,
     /// The other direction: the IDF-weighted share of the record's own question (a FAQ's
     /// question, a passage's heading) that the investor's words contain. A long question
     /// that first tells the investor's story covers little of itself with any record, but
@@ -111,21 +113,30 @@ impl Retrieval {
         hit.coverage.max(self.focus_coverage(hit))
     }
 
+    /// The same for the record's key fields (a FAQ's questions, a passage's heading): a
+    /// long question's story is not in the record's question either, its asking clause is.
+    pub fn answering_key_coverage(&self, hit: &Hit) -> f32 {
+        hit.key_coverage
+            .max(self.focus_share(&hit.missing_from_key, hit.key_coverage))
+    }
+
     /// The IDF-weighted share of the focus clause's concepts that `hit` holds.
     pub fn focus_coverage(&self, hit: &Hit) -> f32 {
+        self.focus_share(&hit.missing, hit.coverage)
+    }
+
+    /// The IDF-weighted share of the focus clause's concepts not in `missing`; `whole`
+    /// when the focus has no weight.
+    fn focus_share(&self, missing: &[usize], whole: f32) -> f32 {
         let (mut total, mut covered) = (0.0f32, 0.0f32);
         for &c in &self.focus {
             let w = self.concepts[c].idf * self.concepts[c].weight;
             total += w;
-            if !hit.missing.contains(&c) {
+            if !missing.contains(&c) {
                 covered += w;
             }
         }
-        if total > 0.0 {
-            covered / total
-        } else {
-            hit.coverage
-        }
+        if total > 0.0 { covered / total } else { whole }
     }
 }
 
@@ -315,6 +326,7 @@ pub fn retrieve(
             coverage: e.coverage,
             key_coverage: e.key_coverage,
             missing: e.missing,
+            missing_from_key: e.missing_from_key,
             key_recall: 0.0,
             conflict: None,
             wrong_kind: false,
