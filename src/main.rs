@@ -74,7 +74,7 @@ enum Command {
         /// Sweep target: at most this % of in-scope questions answered wrong.
         #[arg(long, default_value_t = 3.0)]
         max_wrong: f64,
-        /// Sweep target: at least this % of out-of-scope questions handed off.
+        /// Sweep target: at least this % of out-of-scope questions handed off or honestly declined.
         #[arg(long, default_value_t = 90.0)]
         min_handoff: f64,
         /// Sweep target: at most this % of out-of-scope questions answered.

@@ -52,6 +52,9 @@ pub struct Reply {
     pub options: Vec<ClarifyOption>,
 }
 
+/// The reason an answer carries when its FAQ declines (`Faq::declines`).
+pub const NO_VERIFIED_FIGURE: &str = "no_verified_figure";
+
 /// How many sources a reply lists (best first).
 const MAX_SOURCES: usize = 5;
 
@@ -98,7 +101,9 @@ pub fn compose(
             let h = &retrieval.hits[*hit];
             // The chosen record leads the sources even if a higher-scoring one was skipped
             // (an expired passage).
-            (Kind::Answer, answer_text(h, lang), None, Vec::new())
+            // A FAQ that declines is still the answer the investor reads, but says why.
+            let reason = h.meta.declines.then(|| NO_VERIFIED_FIGURE.to_string());
+            (Kind::Answer, answer_text(h, lang), reason, Vec::new())
         }
         Decision::Clarify { hits, .. } => {
             let options: Vec<ClarifyOption> = hits

@@ -131,7 +131,7 @@ impl Calibration {
             p.builtin_auc,
             t.right_pct(),
             t.wrong_pct(),
-            t.out_handed_off_pct(),
+            t.out_handled_pct(),
             if p.strict { "" } else { " (relaxed targets)" }
         )
     }

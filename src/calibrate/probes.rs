@@ -245,6 +245,7 @@ mod tests {
             tags: Vec::new(),
             lang: Lang::Zh,
             same_as: same_as.map(str::to_string),
+            declines: false,
             path: "f.toml".into(),
             line: 1,
         }

@@ -265,7 +265,7 @@ pub fn eval(
     if sweep {
         let rows = eval::sweep(&scored, &thresholds, today);
         out!("\nthreshold sweep (clarify = answer - 0.10):");
-        out!("min_cov answer | in: right  wrong  clarify handoff | out: answered clarify handoff");
+        out!("min_cov answer | in: right  wrong  clarify handoff | out: answered clarify handled");
         for r in &rows {
             let t = &r.table;
             out!(
@@ -278,13 +278,13 @@ pub fn eval(
                 Pct(t.handed_off, t.in_scope),
                 t.out_answered_pct(),
                 Pct(t.out_clarified, t.out_of_scope),
-                t.out_handed_off_pct(),
+                t.out_handled_pct(),
             );
         }
         let c = criteria;
         match eval::recommend(&rows, c.max_wrong, c.min_handoff, c.max_oos_answered) {
             Some(r) => out!(
-                "\nrecommended (most right answers with wrong <= {}%, out-of-scope handed off >= {}%, out-of-scope answered <= {}%):\n[decision]\nanswer = {:.2}\nclarify = {:.2}\nmin_coverage = {:.2}\n# right {:.1}%, wrong {:.1}%, out-of-scope handed off {:.1}%, answered {:.1}%",
+                "\nrecommended (most right answers with wrong <= {}%, out-of-scope handed off or declined >= {}%, out-of-scope answered <= {}%):\n[decision]\nanswer = {:.2}\nclarify = {:.2}\nmin_coverage = {:.2}\n# right {:.1}%, wrong {:.1}%, out-of-scope handed off or declined {:.1}%, answered {:.1}%",
                 c.max_wrong,
                 c.min_handoff,
                 c.max_oos_answered,
@@ -293,7 +293,7 @@ pub fn eval(
                 r.thresholds.min_coverage,
                 r.table.right_pct(),
                 r.table.wrong_pct(),
-                r.table.out_handed_off_pct(),
+                r.table.out_handled_pct(),
                 r.table.out_answered_pct()
             ),
             None => out!("\nno threshold in the sweep meets those targets"),
@@ -364,23 +364,25 @@ fn print_report(r: &eval::Report, t: &crate::answer::Thresholds, calibrated: boo
         r.mrr_at_10
     );
     out!(
-        "  answered right {} ({:.1}%), answered wrong {} ({:.1}%), clarified {} ({} with the right option), handed off {}",
+        "  answered right {} ({:.1}%), answered wrong {} ({:.1}%), clarified {} ({} with the right option), handed off {}, declined (no verified figure) {}",
         tb.right,
         tb.right_pct(),
         tb.wrong,
         tb.wrong_pct(),
         tb.clarified,
         tb.clarified_with_right_option,
-        tb.handed_off
+        tb.handed_off,
+        tb.declined
     );
     out!(
-        "out of scope ({}): answered {} ({:.1}%), clarified {}, handed off {} ({:.1}%)",
+        "out of scope ({}): answered {} ({:.1}%), clarified {}, handed off {}, declined (no verified figure) {}: handed off or declined {:.1}%",
         tb.out_of_scope,
         tb.out_answered,
         tb.out_answered_pct(),
         tb.out_clarified,
         tb.out_handed_off,
-        tb.out_handed_off_pct()
+        tb.out_declined,
+        tb.out_handled_pct()
     );
     out!(
         "separation AUC (right answers vs out of scope): {:.3}",
@@ -390,7 +392,7 @@ fn print_report(r: &eval::Report, t: &crate::answer::Thresholds, calibrated: boo
         if groups.is_empty() {
             continue;
         }
-        out!("per {name}:  in: n  right  wrong  clarify handoff | out: n  answered handoff");
+        out!("per {name}:  in: n  right  wrong  clarify handoff | out: n  answered handled");
         for (label, t) in groups {
             out!(
                 "  {label:11} {:4} {:5.1}% {:5.1}% {:5.1}%  {:5.1}%  | {:4}   {:5.1}%   {:5.1}%",
@@ -401,7 +403,7 @@ fn print_report(r: &eval::Report, t: &crate::answer::Thresholds, calibrated: boo
                 Pct(t.handed_off, t.in_scope),
                 t.out_of_scope,
                 t.out_answered_pct(),
-                t.out_handed_off_pct(),
+                t.out_handled_pct(),
             );
         }
     }

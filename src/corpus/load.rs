@@ -260,6 +260,8 @@ struct FaqEntry {
     lang: Option<String>,
     #[serde(default)]
     same_as: Option<String>,
+    #[serde(default)]
+    declines: bool,
 }
 
 /// Parses one FAQ file: an array of `[[faq]]` tables.
@@ -301,6 +303,7 @@ pub fn parse_faqs(text: &str, path: &Path) -> Result<Vec<Faq>, SourceError> {
             tags: entry.tags,
             lang,
             same_as: entry.same_as.filter(|s| !s.trim().is_empty()),
+            declines: entry.declines,
             path: path.to_path_buf(),
             line,
         });

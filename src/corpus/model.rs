@@ -44,6 +44,10 @@ pub struct Faq {
     /// The FAQ this one says the same as in another language: the two are one answer,
     /// so one is never the other's rival (margin, clarify options).
     pub same_as: Option<String>,
+    /// The answer is an honest "no verified figure": the office does not publish what is
+    /// asked (land prices, tariffs, a phone number), so the FAQ says so, says who does, and
+    /// offers a commissioner. Answering with it declines; it never answers right.
+    pub declines: bool,
     pub path: PathBuf,
     pub line: usize,
 }

@@ -106,10 +106,20 @@ pub struct Table {
     pub clarified: usize,
     pub clarified_with_right_option: usize,
     pub handed_off: usize,
+    /// Answered with a FAQ that declines (`Faq::declines`) and that the question's label
+    /// does not name: neither right nor wrong.
+    #[serde(default)]
+    pub declined: usize,
     pub out_of_scope: usize,
+    /// Out-of-scope questions answered with a record that states something (not counting
+    /// honest declines).
     pub out_answered: usize,
     pub out_clarified: usize,
     pub out_handed_off: usize,
+    /// Out-of-scope questions answered with a FAQ that declines: "no verified figure" and
+    /// a commissioner offered, which serves them as well as a hand-off.
+    #[serde(default)]
+    pub out_declined: usize,
 }
 
 impl Table {
@@ -128,6 +138,10 @@ impl Table {
     }
     pub fn out_handed_off_pct(&self) -> f64 {
         Table::pct(self.out_handed_off, self.out_of_scope)
+    }
+    /// Out-of-scope questions handed off or honestly declined: what the targets count.
+    pub fn out_handled_pct(&self) -> f64 {
+        Table::pct(self.out_handed_off + self.out_declined, self.out_of_scope)
     }
     pub fn out_answered_pct(&self) -> f64 {
         Table::pct(self.out_answered, self.out_of_scope)
@@ -180,10 +194,13 @@ fn table_of_refs(scored: &[&Scored], decisions: &[Decision]) -> Table {
                 .get(i)
                 .is_some_and(|h| s.question.accepts(h))
         };
+        let declines = |i: usize| s.retrieval.hits.get(i).is_some_and(|h| h.meta.declines);
         if s.question.in_scope() {
             tb.in_scope += 1;
             match d {
+                // A declining FAQ the question's label names is the right answer to it.
                 Decision::Answer { hit, .. } if expected(*hit) => tb.right += 1,
+                Decision::Answer { hit, .. } if declines(*hit) => tb.declined += 1,
                 Decision::Answer { .. } => tb.wrong += 1,
                 Decision::Clarify { hits, .. } => {
                     tb.clarified += 1;
@@ -196,6 +213,7 @@ fn table_of_refs(scored: &[&Scored], decisions: &[Decision]) -> Table {
         } else {
             tb.out_of_scope += 1;
             match d {
+                Decision::Answer { hit, .. } if declines(*hit) => tb.out_declined += 1,
                 Decision::Answer { .. } => tb.out_answered += 1,
                 Decision::Clarify { .. } => tb.out_clarified += 1,
                 Decision::Handoff { .. } => tb.out_handed_off += 1,
@@ -365,7 +383,7 @@ pub fn recommend(
     rows.iter()
         .filter(|r| {
             r.table.wrong_pct() <= max_wrong_pct
-                && r.table.out_handed_off_pct() >= min_out_handoff_pct
+                && r.table.out_handled_pct() >= min_out_handoff_pct
                 && r.table.out_answered_pct() <= max_out_answered_pct
         })
         .max_by(|a, b| {

@@ -38,6 +38,9 @@ pub struct Meta {
     /// Empty for passages and in indexes built before counterparts existed.
     #[serde(default)]
     pub group: String,
+    /// FAQ: an honest "no verified figure" (`Faq::declines`).
+    #[serde(default)]
+    pub declines: bool,
 }
 
 impl Meta {
@@ -59,6 +62,7 @@ impl Meta {
             ),
             cites: Vec::new(),
             group: String::new(),
+            declines: false,
         }
     }
 
@@ -88,6 +92,7 @@ impl Meta {
             location: format!("{}:{}", faq.path.display(), faq.line),
             cites: faq.sources.clone(),
             group: faq.answer_key().to_string(),
+            declines: faq.declines,
         }
     }
 

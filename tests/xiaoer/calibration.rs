@@ -32,7 +32,7 @@ fn reindex_calibrates_a_corpus_that_has_no_decision_of_its_own() {
     assert!(probes.unanswerable >= 100);
     // The probes' own decision table meets the targets it was chosen for.
     assert!(probes.table.wrong_pct() <= 3.0, "{probes:?}");
-    assert!(probes.table.out_handed_off_pct() >= 90.0, "{probes:?}");
+    assert!(probes.table.out_handled_pct() >= 90.0, "{probes:?}");
     assert!(probes.recall_at_1 > 0.5, "{probes:?}");
 }
 

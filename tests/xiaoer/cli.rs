@@ -336,3 +336,40 @@ async fn staff_commands_work_while_serve_runs() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+#[test]
+fn a_faq_that_declines_answers_with_its_reason_and_eval_counts_it_declined() {
+    let dir = TempDir::new().unwrap();
+    let lines = ask_json(dir.path(), "无锡工业用水价格和污水处理费是多少？\n");
+    assert_eq!(lines[0]["kind"], "answer", "{}", lines[0]);
+    assert_eq!(lines[0]["reason"], "no_verified_figure", "{}", lines[0]);
+    assert_eq!(lines[0]["sources"][0]["id"], "faq-loc-065", "{}", lines[0]);
+
+    // Out of scope, the decline serves as a hand-off; in scope it is neither right nor wrong.
+    let questions = dir.path().join("declines.jsonl");
+    fs::write(
+        &questions,
+        "{\"q\": \"无锡工业用水价格和污水处理费是多少？\", \"expect\": []}\n{\"q\": \"无锡工业用水价格和污水处理费是多少？\", \"keys\": [\"3.5元\"]}\n",
+    )
+    .unwrap();
+    let corpus = shipped_corpus();
+    let index = dir.path().join("index");
+    let (ok, out, err) = run(
+        &[
+            "--corpus",
+            corpus.to_str().unwrap(),
+            "--index",
+            index.to_str().unwrap(),
+            "eval",
+            "--json",
+            questions.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(ok, "{err}");
+    let table = &serde_json::from_str::<serde_json::Value>(&out).unwrap()["table"];
+    assert_eq!(table["out_declined"], 1, "{table}");
+    assert_eq!(table["out_answered"], 0, "{table}");
+    assert_eq!(table["declined"], 1, "{table}");
+    assert_eq!(table["wrong"], 0, "{table}");
+}
