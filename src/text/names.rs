@@ -224,9 +224,14 @@ impl Gazetteer {
         // Records are corpus text, already in simplified characters; the matcher ignores
         // the case of Latin names, which is all the normalisation they need.
         let text = record;
-        for &y in &asked.years {
-            if !text.contains(&y.to_string()) {
-                return Some(NameConflict::Year(y));
+        if !asked.years.is_empty() {
+            // A source's date is not what the record is about: "2023年数据；来源：…，
+            // 2024-03-21" gives 2023's figure, however recent the report.
+            let stated = without_source_marks(text);
+            for &y in &asked.years {
+                if !stated.contains(&y.to_string()) {
+                    return Some(NameConflict::Year(y));
+                }
             }
         }
         let in_record = self.places_in(text);
@@ -300,6 +305,40 @@ impl Gazetteer {
         }
         (0..self.places.len()).filter(|&i| found[i]).collect()
     }
+}
+
+/// `text` without its source marks: every bracketed aside, full-width or not, that names a
+/// source (（来源：…，2024-03-21）, (Source: …, 2024-03-21), （2023年数据；来源：…）).
+fn without_source_marks(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("来源") && !text.to_lowercase().contains("source") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    // Byte offsets of the open brackets not yet closed, and where the kept text stood.
+    let mut open: Vec<(usize, usize)> = Vec::new();
+    for (i, c) in text.char_indices() {
+        match c {
+            '（' | '(' => {
+                open.push((i, out.len()));
+                out.push(c);
+            }
+            '）' | ')' => {
+                out.push(c);
+                if let Some((start, kept)) = open.pop() {
+                    let aside = &text[start..i + c.len_utf8()];
+                    let lower = aside.to_lowercase();
+                    if aside.contains("来源")
+                        || lower.contains("source:")
+                        || lower.contains("source：")
+                    {
+                        out.truncate(kept);
+                    }
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Four-digit years from 1980 to 2049 standing alone (not part of a longer number).
@@ -410,6 +449,21 @@ mod tests {
             conflict(&g, "浙江外资奖励", "无锡市外资奖励"),
             Some(NameConflict::Place("浙江".into()))
         );
+    }
+
+    #[test]
+    fn a_year_only_in_a_source_mark_is_not_stated() {
+        assert_eq!(
+            without_source_marks(
+                "2023年GDP为1.5万亿元（2023年数据；来源：某报道，2024-03-21）。自2024-11-01起施行（来源：公告，2024-09-08）"
+            ),
+            "2023年GDP为1.5万亿元。自2024-11-01起施行"
+        );
+        assert_eq!(
+            without_source_marks("GDP grew 6% (Source: bulletin (summary), 2024-03-21) in 2023"),
+            "GDP grew 6%  in 2023"
+        );
+        assert_eq!(without_source_marks("税率（优惠）15%"), "税率（优惠）15%");
     }
 
     #[test]

@@ -206,9 +206,11 @@ fn quality_targets_hold_on_the_shipped_corpus() {
 /// The realistic set (tests/realistic: questions written without reading the corpus)
 /// keeps its shape and its split, and the bot keeps what it reaches on the test half with
 /// the shipped decision (`corpus/decision.toml`): at most 3% answered wrong and at least
-/// 90% of out-of-scope questions handed off, the targets, and floors of right
-/// answers and separation at what it reaches today (34.3%, AUC 0.897; 25.4% and 0.832
-/// before typo tolerance and name agreement). The target of 80% right is not met yet.
+/// 90% of out-of-scope questions handed off or declined, the targets, and floors
+/// of right answers and separation a little below what it reaches today (57.2%, AUC 0.906;
+/// 34.3% and 0.897 before the FAQs were completed and the asking clause counted for key
+/// coverage; 25.4% and 0.832 before typo tolerance and name agreement). The target of 80%
+/// right is not met yet.
 #[test]
 fn realistic_questions_hold_their_split_and_the_measured_floor() {
     use sha2::{Digest, Sha256};
@@ -238,12 +240,12 @@ fn realistic_questions_hold_their_split_and_the_measured_floor() {
     assert_eq!(report.by_style.len(), 7, "{:?}", report.by_style.keys());
     let t = report.table;
     assert!(
-        t.right_pct() >= 32.0,
+        t.right_pct() >= 54.0,
         "answered right {:.1}%",
         t.right_pct()
     );
     assert!(
-        report.separation_auc >= 0.88,
+        report.separation_auc >= 0.89,
         "separation AUC {:.3}",
         report.separation_auc
     );
