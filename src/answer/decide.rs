@@ -50,6 +50,12 @@ pub struct Weights {
     pub key_recall: f32,
     /// Weight of the coverage of the clause that asks (`Retrieval::focus`).
     pub focus_coverage: f32,
+    /// Weight of key coverage measured like coverage: of the whole question or of the
+    /// clause that asks, whichever is more (`Retrieval::answering_key_coverage`). The
+    /// shipped corpus's decision.toml moves `key_coverage`'s weight here (a long question's
+    /// story is not in the record's own question either); zero by default, since on long
+    /// notices (ncp_policy_qa) calibration did worse with it in `key_coverage`'s place.
+    pub answering_key_coverage: f32,
 }
 
 impl Default for Weights {
@@ -63,6 +69,7 @@ impl Default for Weights {
             raw_margin: 0.0,
             key_recall: 0.0,
             focus_coverage: 0.0,
+            answering_key_coverage: 0.0,
         }
     }
 }
@@ -79,6 +86,7 @@ impl Weights {
                 self.raw_margin,
                 self.key_recall,
                 self.focus_coverage,
+                self.answering_key_coverage,
             ],
             self.bias,
         )
@@ -94,12 +102,13 @@ impl Weights {
             raw_margin: w[4],
             key_recall: w[5],
             focus_coverage: w[6],
+            answering_key_coverage: w[7],
         }
     }
 }
 
 /// How many numbers `Features::values` gives.
-pub const FEATURES: usize = 7;
+pub const FEATURES: usize = 8;
 
 impl Default for Thresholds {
     fn default() -> Thresholds {
@@ -137,6 +146,8 @@ pub struct Features {
     pub key_recall: f32,
     /// Coverage of the clause that asks (`Retrieval::focus_coverage`).
     pub focus_coverage: f32,
+    /// Key coverage of the whole question or of the clause that asks, whichever is more.
+    pub answering_key_coverage: f32,
     pub is_faq: bool,
     /// The record disagrees on a place or year the question names.
     pub name_conflict: bool,
@@ -167,6 +178,7 @@ impl Features {
             self.margin,
             self.key_recall,
             self.focus_coverage,
+            self.answering_key_coverage,
         ]
     }
 }
@@ -245,7 +257,8 @@ pub fn features(r: &Retrieval, cands: &[usize], i: usize) -> Features {
     let focus_coverage = r.focus_coverage(hit);
     Features {
         coverage: r.answering_coverage(hit),
-        key_coverage: r.answering_key_coverage(hit),
+        key_coverage: hit.key_coverage,
+        answering_key_coverage: r.answering_key_coverage(hit),
         score_ratio: score_ratio(r, hit),
         margin,
         key_recall: hit.key_recall,

@@ -311,7 +311,7 @@ fn print_fit(fit: Option<&eval::Fit>) {
     };
     let w = &f.weights;
     out!(
-        "\nconfidence weights fitted on {} right answers against {} questions not to answer ({} of them in scope with a wrong record first)\nAUC (right answers against those): configured weights {:.3}; fitted, cross-validated (alternate questions in two halves, each scored by weights fitted on the other) {:.3} / {:.3}; fitted on all {:.3}\n[decision.weights]\nbias = {:.4}\ncoverage = {:.4}\nkey_coverage = {:.4}\nscore_ratio = {:.4}\nmargin = {:.4}\nraw_margin = {:.4}\nkey_recall = {:.4}\nfocus_coverage = {:.4}\n# thresholds change with the weights: run --sweep again with these in the config",
+        "\nconfidence weights fitted on {} right answers against {} questions not to answer ({} of them in scope with a wrong record first)\nAUC (right answers against those): configured weights {:.3}; fitted, cross-validated (alternate questions in two halves, each scored by weights fitted on the other) {:.3} / {:.3}; fitted on all {:.3}\n[decision.weights]\nbias = {:.4}\ncoverage = {:.4}\nkey_coverage = {:.4}\nscore_ratio = {:.4}\nmargin = {:.4}\nraw_margin = {:.4}\nkey_recall = {:.4}\nfocus_coverage = {:.4}\nanswering_key_coverage = {:.4}\n# thresholds change with the weights: run --sweep again with these in the config",
         f.positives,
         f.negatives,
         f.wrong_first,
@@ -326,7 +326,8 @@ fn print_fit(fit: Option<&eval::Fit>) {
         w.margin,
         w.raw_margin,
         w.key_recall,
-        w.focus_coverage
+        w.focus_coverage,
+        w.answering_key_coverage
     );
 }
 
@@ -499,10 +500,11 @@ fn print_details(scored: &[eval::Scored], t: &crate::answer::Thresholds, today: 
         };
         let missing = missing_terms(&s.retrieval, cands.first().copied());
         out!(
-            "{verdict:4} {kind:7} conf {:.2} cov {:.2} key {:.2} recall {:.2} focus {:.2} ratio {:.2} margin {:.2} conflict {conflict} typos {fixes} missing {missing} top {top} expect {} rank {:?} | {}",
+            "{verdict:4} {kind:7} conf {:.2} cov {:.2} key {:.2} akey {:.2} recall {:.2} focus {:.2} ratio {:.2} margin {:.2} conflict {conflict} typos {fixes} missing {missing} top {top} expect {} rank {:?} | {}",
             d.confidence(),
             f.coverage,
             f.key_coverage,
+            f.answering_key_coverage,
             f.key_recall,
             f.focus_coverage,
             f.score_ratio,
