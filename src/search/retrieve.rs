@@ -408,7 +408,12 @@ fn concepts_of(
         } else {
             None
         };
-        if let Some((fix, fix_df)) = fix.filter(|(f, _)| seen_terms.insert(f.clone())) {
+        if let Some((fix, fix_df)) = fix {
+            // "district … districs": the slip of a word the question already asks for adds
+            // nothing, and kept as an unknown word it would count as something no record has.
+            if !seen_terms.insert(fix.clone()) {
+                continue;
+            }
             variants.push(fix.clone());
             df = fix_df;
             corrected = Some(fix);

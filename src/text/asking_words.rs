@@ -74,6 +74,24 @@ const ZH: &[&str] = &[
     "的话",
     "这种",
     "那种",
+    // How investors talk around the question: hearsay, hedges, pointing words.
+    "听说",
+    "据说",
+    "好像",
+    "真的",
+    "真的假的",
+    "啥意思",
+    "意思",
+    "那边",
+    "这边",
+    "里面",
+    "要是",
+    "能干",
+    "干啥",
+    "一共",
+    "总共",
+    "叫什么",
+    "名字",
 ];
 
 /// English asking words, stemmed at first use by the index's stemmer.
@@ -107,6 +125,12 @@ const EN: &[&str] = &[
     "whats",
     "hi",
     "hello",
+    "hey",
+    "ok",
+    "okay",
+    "again",
+    "true",
+    "so",
 ];
 
 /// Whether `term`, as the index holds it (English stemmed), is an asking word.
