@@ -3,3 +3,4 @@
 
 pub mod telegram;
 pub mod web;
+pub mod wechat;
