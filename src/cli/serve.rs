@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::channels::{telegram, web};
+use crate::channels::{telegram, web, wechat};
 use crate::config::Config;
 use crate::desk::Desk;
 use crate::store::SledStore;
@@ -46,13 +46,14 @@ async fn run(config: Config) -> Result<()> {
     });
 
     // Account commands (`xiaoer staff …`) reach the running server through its socket.
-    let socket_desk = desk.clone();
-    let data = config.data.clone();
-    tokio::spawn(async move {
-        if let Err(e) = super::staff::serve_socket(socket_desk, &data).await {
-            tracing::warn!(error = %e, "no admin socket: `xiaoer staff` needs serve stopped");
+    match super::staff::bind_socket(&config.data) {
+        Ok(listener) => {
+            tokio::spawn(super::staff::serve_socket(desk.clone(), listener));
         }
-    });
+        Err(e) => {
+            tracing::warn!(error = %e, "no admin socket: `xiaoer staff` needs serve stopped")
+        }
+    }
 
     // Web sessions idle past `session_idle_days` are purged hourly (and at start).
     let purge_desk = desk.clone();
@@ -81,8 +82,19 @@ async fn run(config: Config) -> Result<()> {
         tracing::info!("Telegram is off (no bot token: set TELOXIDE_TOKEN or [telegram] token)");
     }
     let limits = web::ConnectionLimits::from_config(&config.web);
+    let wechat =
+        wechat::WechatState::new(desk.clone(), &config.wechat).context("[wechat] settings")?;
     let state = web::WebState::new(desk, config.web.clone(), config.corpus.clone());
-    let app = web::app(state);
+    let mut app = web::app(state);
+    match wechat {
+        Some(w) => {
+            app = app.merge(wechat::router(std::sync::Arc::new(w)));
+            tracing::info!("WeChat callback at /wechat");
+        }
+        None => tracing::info!(
+            "WeChat is off (no token and AppID: set [wechat] token and app_id, or XIAOER_WECHAT_TOKEN and XIAOER_WECHAT_APP_ID)"
+        ),
+    }
     match web::raise_descriptor_limit() {
         Some(n) => tracing::info!(open_files = n, "descriptor limit"),
         None => tracing::warn!("could not read or raise the descriptor limit"),

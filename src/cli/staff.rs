@@ -145,8 +145,9 @@ fn through_socket(sock: &Path, op: &StaffOp) -> Result<String> {
 
 /// Serves the admin socket for `serve`: one JSON command per connection. The socket file
 /// is created owner-only and removed first if a previous run left it behind.
-pub async fn serve_socket(desk: Arc<Desk>, data: &Path) -> Result<()> {
-    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+/// Binds the admin socket (owner-only). Done before `serve` says it is serving, so a
+/// `xiaoer staff` run right after finds the socket rather than a locked store.
+pub fn bind_socket(data: &Path) -> Result<tokio::net::UnixListener> {
     let sock = socket_path(data);
     let _ = std::fs::remove_file(&sock);
     let listener = tokio::net::UnixListener::bind(&sock)
@@ -155,6 +156,12 @@ pub async fn serve_socket(desk: Arc<Desk>, data: &Path) -> Result<()> {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o600))?;
     }
+    Ok(listener)
+}
+
+/// Answers account commands on the admin socket, one JSON line each.
+pub async fn serve_socket(desk: Arc<Desk>, listener: tokio::net::UnixListener) {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
