@@ -38,6 +38,8 @@ pub struct Config {
     pub search: Option<crate::search::SearchOptions>,
     /// Telegram (off without a token).
     pub telegram: crate::channels::telegram::TelegramConfig,
+    /// The WeChat service account (off without a token and AppID).
+    pub wechat: crate::channels::wechat::WechatConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +99,7 @@ impl Default for Config {
             desk: DeskConfig::default(),
             web: WebConfig::default(),
             telegram: Default::default(),
+            wechat: Default::default(),
             search: None,
         }
     }
@@ -145,6 +148,7 @@ impl Config {
             self.addr = v;
         }
         self.telegram.apply_env(&var);
+        self.wechat.apply_env(&var);
     }
 }
 

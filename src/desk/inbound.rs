@@ -13,6 +13,27 @@ impl Desk {
         text: &str,
         info: &InvestorInfo,
     ) -> Result<Inbound, DeskError> {
+        self.investor_message_once(channel, chat, text, info, None)
+    }
+
+    /// The same, for a channel that may deliver one message more than once: with the
+    /// channel's id for it (`delivery`), a second delivery stores nothing and returns what
+    /// the first was answered (`Inbound::repeated`). The id is recorded in the message's
+    /// own transaction, so a crash leaves either both or neither.
+    pub fn investor_message_once(
+        &self,
+        channel: &str,
+        chat: &str,
+        text: &str,
+        info: &InvestorInfo,
+        delivery: Option<&str>,
+    ) -> Result<Inbound, DeskError> {
+        let delivery_key = delivery.map(|d| format!("{channel}:{d}"));
+        if let Some(key) = &delivery_key
+            && let Some(first) = self.store.get(Table::Received, key.as_bytes())?
+        {
+            return self.repeated(&decode::<Received>(Table::Received, &first)?);
+        }
         let id = format!("{channel}:{chat}");
         let lang = info
             .language
@@ -32,6 +53,9 @@ impl Desk {
                 Owner::Bot => Some(self.engine.ask(text)),
                 Owner::Waiting { .. } if is_cancel(text) => Some(cancelled_reply(text, lang)),
                 Owner::Waiting { .. } => {
+                    // Only a real answer interrupts the wait: small talk, clarifications,
+                    // hand-offs and honest declines (reason no_verified_figure) would add
+                    // nothing to "a commissioner will reply here".
                     let r = self.engine.ask(text);
                     Some(if r.kind == Kind::Answer && r.reason.is_none() {
                         r
@@ -56,6 +80,12 @@ impl Desk {
             let now = self.now();
             let result = std::cell::RefCell::new(None);
             let outcome = self.store.transaction(&|t| {
+                if let Some(key) = &delivery_key
+                    && let Some(first) = get::<Received>(t, Table::Received, key.as_bytes())?
+                {
+                    *result.borrow_mut() = Some(Some(Err(first)));
+                    return Ok(());
+                }
                 let mut conv: Conversation = get(t, Table::Conversations, id.as_bytes())?
                     .unwrap_or_else(|| Conversation {
                         id: id.clone(),
@@ -153,17 +183,30 @@ impl Desk {
                     }
                 }
                 t.put(Table::Conversations, conv.id.as_bytes(), &encode(&conv))?;
-                *result.borrow_mut() = Some(Some(Inbound {
+                if let Some(key) = &delivery_key {
+                    let record = Received {
+                        conversation: conv.id.clone(),
+                        reply_seq,
+                        at: now,
+                    };
+                    t.put(Table::Received, key.as_bytes(), &encode(&record))?;
+                }
+                *result.borrow_mut() = Some(Some(Ok(Inbound {
                     conversation: conv.id.clone(),
                     state: conv.owner.state(),
                     reply,
                     ticket_opened: opened,
                     reply_seq,
-                }));
+                    repeated: false,
+                })));
                 Ok(())
             });
             outcome?;
-            if let Some(Some(inbound)) = result.into_inner() {
+            let taken = result.into_inner();
+            if let Some(Some(Err(first))) = &taken {
+                return self.repeated(first);
+            }
+            if let Some(Some(Ok(inbound))) = taken {
                 self.store.durable()?;
                 self.emit(
                     &inbound.conversation,
@@ -179,6 +222,30 @@ impl Desk {
         Err(DeskError::Invalid(
             "the conversation kept changing; try again".into(),
         ))
+    }
+
+    /// What a message delivered before was answered (see `investor_message_once`).
+    fn repeated(&self, first: &Received) -> Result<Inbound, DeskError> {
+        let reply = match first.reply_seq {
+            Some(seq) => self
+                .store
+                .get(Table::Messages, &message_key(&first.conversation, seq))?
+                .map(|b| decode::<Message>(Table::Messages, &b))
+                .transpose()?
+                .and_then(|m| m.reply),
+            None => None,
+        };
+        let state = self
+            .conversation(&first.conversation)?
+            .map_or(Owner::Bot.state(), |c| c.owner.state());
+        Ok(Inbound {
+            conversation: first.conversation.clone(),
+            state,
+            reply,
+            ticket_opened: None,
+            reply_seq: first.reply_seq,
+            repeated: true,
+        })
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -113,6 +113,10 @@ pub struct Inbound {
     /// The stored bot message carrying `reply` (for feedback buttons).
     #[serde(skip)]
     pub reply_seq: Option<u64>,
+    /// A channel delivered this message before (`Desk::investor_message_once`): nothing
+    /// was stored now, and `reply` is what the first delivery was answered.
+    #[serde(skip)]
+    pub repeated: bool,
 }
 
 pub struct Desk {

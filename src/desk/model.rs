@@ -134,6 +134,15 @@ pub enum Vote {
     Down,
 }
 
+/// A channel's message id already taken in (`Table::Received`): the conversation it went
+/// to and the bot's reply to it, to answer a redelivery with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Received {
+    pub conversation: String,
+    pub reply_seq: Option<u64>,
+    pub at: Millis,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     pub seq: u64,

@@ -23,10 +23,13 @@ pub enum Table {
     Sessions,
     ConsoleSessions,
     Counters,
+    /// Channel message ids already taken in (WeChat redelivers a message it got no reply
+    /// to in 5 s): the message is answered and stored once.
+    Received,
 }
 
 impl Table {
-    pub const ALL: [Table; 8] = [
+    pub const ALL: [Table; 9] = [
         Table::Conversations,
         Table::Messages,
         Table::Tickets,
@@ -35,6 +38,7 @@ impl Table {
         Table::Sessions,
         Table::ConsoleSessions,
         Table::Counters,
+        Table::Received,
     ];
 
     pub fn name(self) -> &'static str {
@@ -47,6 +51,7 @@ impl Table {
             Table::Sessions => "sessions",
             Table::ConsoleSessions => "console_sessions",
             Table::Counters => "counters",
+            Table::Received => "received",
         }
     }
 }

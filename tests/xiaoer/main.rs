@@ -23,6 +23,7 @@ mod web;
 mod web_accounts;
 mod web_limits;
 mod web_staff;
+mod wechat;
 use xiaoer::answer::Kind;
 use xiaoer::config::Config;
 use xiaoer::engine::Engine;

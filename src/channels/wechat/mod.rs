@@ -1,5 +1,12 @@
-//! WeChat (the office's service account) and WeCom (its commissioners): so far the message
-//! security both share (`crypto`): the callback signature and the AES "safe mode" envelope.
-//! The channel itself (receiving, replying, the customer-service API) builds on it.
+//! WeChat: investors on the office's service account. The callback (`callback`) checks
+//! every request's signature, opens safe-mode envelopes (`crypto`), reads the XML
+//! (`message`), takes each message in once and answers it passively. Not built yet: the
+//! customer-service API (commissioners' replies, answers slower than 4 s), WeCom.
 
+pub mod callback;
+pub mod config;
 pub mod crypto;
+pub mod message;
+
+pub use callback::{WechatState, router};
+pub use config::WechatConfig;
