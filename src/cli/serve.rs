@@ -84,6 +84,22 @@ async fn run(config: Config) -> Result<()> {
     let limits = web::ConnectionLimits::from_config(&config.web);
     let wechat =
         wechat::WechatState::new(desk.clone(), &config.wechat).context("[wechat] settings")?;
+    let w = &config.wechat;
+    if let (true, Some(secret)) = (
+        wechat.is_some(),
+        w.secret.as_deref().filter(|s| !s.is_empty()),
+    ) {
+        let base = w.api_base.as_deref().unwrap_or(wechat::DEFAULT_API_BASE);
+        let api = wechat::api::Api::new(base, w.app_id.as_deref().unwrap_or(""), secret);
+        tokio::spawn(wechat::outbound::outbound(
+            desk.clone(),
+            std::sync::Arc::new(api),
+        ));
+    } else if wechat.is_some() {
+        tracing::warn!(
+            "[wechat] has no secret: commissioners' replies cannot reach WeChat investors"
+        );
+    }
     let state = web::WebState::new(desk, config.web.clone(), config.corpus.clone());
     let mut app = web::app(state);
     match wechat {

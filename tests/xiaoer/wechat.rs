@@ -196,3 +196,128 @@ async fn the_bot_is_silent_while_a_commissioner_owns_the_chat() {
         .collect();
     assert!(texts.iter().any(|t| t == "高企税率多少"), "{texts:?}");
 }
+
+/// A fake WeChat API on 127.0.0.1: `stable_token` hands out T1, T2, …; the first
+/// customer-service send with T1 is refused as expired (42001); sends to `o_closed` are
+/// refused with 45015. Every attempt is recorded as (token, touser, content).
+struct FakeApi {
+    url: String,
+    sends: std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>,
+    tokens: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+async fn fake_api() -> FakeApi {
+    use axum::extract::{Query, State};
+    use axum::routing::post;
+    use std::sync::atomic::Ordering;
+    type Shared = (
+        std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>,
+        std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    );
+    let sends = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let tokens = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let app = Router::new()
+        .route(
+            "/cgi-bin/stable_token",
+            post(|State((_, tokens)): State<Shared>| async move {
+                let n = tokens.fetch_add(1, Ordering::SeqCst) + 1;
+                axum::Json(serde_json::json!({"access_token": format!("T{n}"), "expires_in": 7200}))
+            }),
+        )
+        .route(
+            "/cgi-bin/message/custom/send",
+            post(
+                |State((sends, _)): State<Shared>,
+                 Query(q): Query<std::collections::HashMap<String, String>>,
+                 axum::Json(body): axum::Json<serde_json::Value>| async move {
+                    let token = q.get("access_token").cloned().unwrap_or_default();
+                    let to = body["touser"].as_str().unwrap_or("").to_string();
+                    let content = body["text"]["content"].as_str().unwrap_or("").to_string();
+                    let mut sends = sends.lock().unwrap();
+                    let first_with_t1 = token == "T1" && !sends.iter().any(|s| s.0 == "T1");
+                    sends.push((token, to.clone(), content));
+                    let answer = if first_with_t1 {
+                        serde_json::json!({"errcode": 42001, "errmsg": "access_token expired"})
+                    } else if to == "o_closed" {
+                        serde_json::json!({"errcode": 45015, "errmsg": "response out of time limit"})
+                    } else {
+                        serde_json::json!({"errcode": 0, "errmsg": "ok"})
+                    };
+                    axum::Json(answer)
+                },
+            ),
+        )
+        .with_state((sends.clone(), tokens.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    FakeApi { url, sends, tokens }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commissioners_reply_reaches_the_wechat_investor_through_the_api() {
+    use xiaoer::channels::wechat::api::Api;
+    let fake = fake_api().await;
+    let (_dir, desk, _app) = wechat();
+    desk.add_staff("alice", Role::Commissioner, &[], &[])
+        .unwrap();
+    let api = std::sync::Arc::new(Api::new(&fake.url, APP_ID, "app-secret"));
+    tokio::spawn(xiaoer::channels::wechat::outbound::outbound(
+        desk.clone(),
+        api,
+    ));
+
+    let sent = |desk: &std::sync::Arc<Desk>, openid: &str| {
+        let inbound = desk
+            .investor_message("wechat", openid, "转人工", &Default::default())
+            .unwrap();
+        let ticket = inbound.ticket_opened.expect("a ticket");
+        desk.claim(ticket, "alice").unwrap();
+        desk.reply(ticket, "alice", "您好，我是招商护商专员，马上为您查询。")
+            .unwrap();
+    };
+    sent(&desk, "o_reader");
+    let delivered = async {
+        loop {
+            let sends = fake.sends.lock().unwrap().clone();
+            if sends
+                .iter()
+                .any(|s| s.2.contains("马上为您查询") && s.0 != "T1")
+            {
+                return sends;
+            }
+            drop(sends);
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    let sends = tokio::time::timeout(std::time::Duration::from_secs(10), delivered)
+        .await
+        .expect("the reply reached the fake WeChat API");
+    // The first try carried a token WeChat called expired: a new one was fetched and the
+    // same message sent again, once.
+    let replies: Vec<_> = sends
+        .iter()
+        .filter(|s| s.2.contains("马上为您查询"))
+        .collect();
+    assert_eq!(replies.len(), 2, "{sends:?}");
+    assert_eq!((replies[0].0.as_str(), replies[1].0.as_str()), ("T1", "T2"));
+    assert_eq!(replies[1].1, "o_reader");
+    assert!(
+        replies[1].2.starts_with("【招商护商专员】"),
+        "{}",
+        replies[1].2
+    );
+    assert_eq!(fake.tokens.load(std::sync::atomic::Ordering::SeqCst), 2);
+
+    // 45015 (the investor's 48 hours have passed) is not retried.
+    sent(&desk, "o_closed");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let closed = fake
+        .sends
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.1 == "o_closed")
+        .count();
+    assert_eq!(closed, 1);
+}

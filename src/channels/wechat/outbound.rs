@@ -1,0 +1,72 @@
+//! Desk events to WeChat investors: commissioners' replies and system notes go out as
+//! customer-service messages (a passive reply can only answer the investor's own message).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::broadcast::error::RecvError;
+
+use super::api::{Api, split_bytes};
+use super::callback::CHANNEL;
+use crate::desk::{Author, Desk};
+
+/// A customer-service text message holds at most 2,048 bytes.
+const MAX_MESSAGE_BYTES: usize = 2048;
+
+/// Delivers what a person (or the desk) writes in WeChat conversations.
+pub async fn outbound(desk: Arc<Desk>, api: Arc<Api>) {
+    let mut events = desk.subscribe();
+    // Last message seq delivered per conversation (in memory, as for Telegram: after a
+    // restart delivery resumes after the latest investor or bot message).
+    let mut delivered: HashMap<String, u64> = HashMap::new();
+    loop {
+        let event = match events.recv().await {
+            Ok(e) => e,
+            Err(RecvError::Lagged(n)) => {
+                tracing::warn!(missed = n, "wechat delivery lagged behind desk events");
+                continue;
+            }
+            Err(RecvError::Closed) => return,
+        };
+        let Some(openid) = event.conversation.strip_prefix(&format!("{CHANNEL}:")) else {
+            continue;
+        };
+        let known = delivered.get(&event.conversation).copied();
+        let (d, conv) = (desk.clone(), event.conversation.clone());
+        let Ok(Ok(messages)) =
+            tokio::task::spawn_blocking(move || d.messages(&conv, known.unwrap_or(0))).await
+        else {
+            continue;
+        };
+        let start = known.unwrap_or_else(|| {
+            messages
+                .iter()
+                .rev()
+                .find(|m| matches!(m.author, Author::Investor | Author::Bot))
+                .map(|m| m.seq)
+                .unwrap_or(0)
+        });
+        for m in messages.iter().filter(|m| m.seq > start) {
+            let text = match &m.author {
+                Author::Staff { .. } => format!("【招商护商专员】{}", m.text),
+                Author::System => m.text.clone(),
+                _ => continue,
+            };
+            for part in split_bytes(&text, MAX_MESSAGE_BYTES) {
+                if let Err(e) = api.send_text(openid, &part).await {
+                    if e.retryable() {
+                        tracing::warn!(error = %e, "wechat message not delivered");
+                    } else {
+                        // 45015: more than 48 hours since the investor last wrote; only
+                        // they can reopen the window. Not retried.
+                        tracing::warn!(error = %e, "wechat investor must write again before a reply can reach them");
+                    }
+                    break;
+                }
+            }
+        }
+        if let Some(last) = messages.last() {
+            delivered.insert(event.conversation.clone(), last.seq.max(start));
+        }
+    }
+}
