@@ -82,7 +82,7 @@ async fn run(config: Config) -> Result<()> {
         tracing::info!("Telegram is off (no bot token: set TELOXIDE_TOKEN or [telegram] token)");
     }
     let limits = web::ConnectionLimits::from_config(&config.web);
-    let wechat =
+    let mut wechat =
         wechat::WechatState::new(desk.clone(), &config.wechat).context("[wechat] settings")?;
     let w = &config.wechat;
     if let (true, Some(secret)) = (
@@ -90,11 +90,14 @@ async fn run(config: Config) -> Result<()> {
         w.secret.as_deref().filter(|s| !s.is_empty()),
     ) {
         let base = w.api_base.as_deref().unwrap_or(wechat::DEFAULT_API_BASE);
-        let api = wechat::api::Api::new(base, w.app_id.as_deref().unwrap_or(""), secret);
-        tokio::spawn(wechat::outbound::outbound(
-            desk.clone(),
-            std::sync::Arc::new(api),
+        let api = std::sync::Arc::new(wechat::api::Api::new(
+            base,
+            w.app_id.as_deref().unwrap_or(""),
+            secret,
         ));
+        tokio::spawn(wechat::outbound::outbound(desk.clone(), api.clone()));
+        // An answer that misses the passive-reply window follows through the API.
+        wechat = wechat.map(|s| s.with_api(api));
     } else if wechat.is_some() {
         tracing::warn!(
             "[wechat] has no secret: commissioners' replies cannot reach WeChat investors"

@@ -321,3 +321,50 @@ async fn a_commissioners_reply_reaches_the_wechat_investor_through_the_api() {
         .count();
     assert_eq!(closed, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_that_misses_the_passive_window_follows_through_the_api() {
+    use xiaoer::channels::wechat::api::Api;
+    let fake = fake_api().await;
+    let (_dir, desk) = desk_for(&shipped_corpus());
+    let config = WechatConfig {
+        app_id: Some(APP_ID.into()),
+        token: Some(TOKEN.into()),
+        ..WechatConfig::default()
+    };
+    let api = std::sync::Arc::new(Api::new(&fake.url, APP_ID, "app-secret"));
+    // No answer is ready in zero time: every one misses the passive window.
+    let state = WechatState::new(desk.clone(), &config)
+        .unwrap()
+        .unwrap()
+        .with_api(api)
+        .reply_within(std::time::Duration::ZERO);
+    let app = router(std::sync::Arc::new(state));
+    let uri = format!("/wechat?{}", signed_query());
+    let (status, body) = send(
+        &app,
+        "POST",
+        &uri,
+        &text_message("o_slow", 9, "高新技术企业的企业所得税税率是多少？"),
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "success"));
+    let arrived = async {
+        loop {
+            let found = fake
+                .sends
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|s| s.1 == "o_slow" && s.2.contains("15%") && s.0 != "T1");
+            if found {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), arrived)
+        .await
+        .expect("the answer reached the investor through the customer-service API");
+    assert_eq!(desk.messages("wechat:o_slow", 0).unwrap().len(), 2);
+}

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
+use super::api::Api;
 use super::config::WechatConfig;
 use super::crypto::{AesKey, CryptoError, Keys, signature, verify};
 use super::message::{Incoming, encrypted_reply, text_reply};
@@ -36,6 +37,10 @@ pub struct WechatState {
     token: String,
     app_id: String,
     keys: Option<Keys>,
+    /// Sends an answer that missed the passive-reply window (`with_api`).
+    api: Option<Arc<Api>>,
+    /// How long an answer may take to be the passive reply.
+    reply_within: Duration,
 }
 
 impl WechatState {
@@ -63,7 +68,22 @@ impl WechatState {
             token: config.token.clone().unwrap_or_default(),
             app_id: config.app_id.clone().unwrap_or_default(),
             keys,
+            api: None,
+            reply_within: PASSIVE_REPLY_WITHIN,
         }))
+    }
+
+    /// With the customer-service API: an answer not ready for the passive reply is sent
+    /// through it when it is.
+    pub fn with_api(mut self, api: Arc<Api>) -> WechatState {
+        self.api = Some(api);
+        self
+    }
+
+    /// How long an answer may take to go back as the passive reply (4 s; tests shorten it).
+    pub fn reply_within(mut self, within: Duration) -> WechatState {
+        self.reply_within = within;
+        self
     }
 }
 
@@ -134,19 +154,48 @@ async fn callback(
             Some(&delivery),
         )
     });
-    let inbound = match tokio::time::timeout(PASSIVE_REPLY_WITHIN, work).await {
-        Ok(Ok(Ok(inbound))) => inbound,
-        Ok(Ok(Err(e))) => {
+    let mut work = work;
+    // A zero window means "never passive" (the timer's millisecond tick would otherwise let
+    // a quick answer through).
+    let waited = if state.reply_within.is_zero() {
+        None
+    } else {
+        tokio::time::timeout(state.reply_within, &mut work)
+            .await
+            .ok()
+    };
+    let inbound = match waited {
+        Some(Ok(Ok(inbound))) => inbound,
+        Some(Ok(Err(e))) => {
             // Not acknowledged: WeChat redelivers, and the desk takes it in once.
             tracing::warn!("wechat message not taken in: {e}");
             return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
         }
-        Ok(Err(e)) => {
+        Some(Err(e)) => {
             tracing::warn!("wechat message task failed: {e}");
             return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
         }
-        // Still working: WeChat will redeliver and the redelivery gets the stored answer.
-        Err(_) => return plain("success".into()),
+        // Still working: acknowledged now, the answer follows through the API (and a
+        // redelivery meanwhile gets the stored answer, once it is stored).
+        None => {
+            if let Some(api) = state.api.clone() {
+                let openid = message.from_user_name.clone();
+                tokio::spawn(async move {
+                    if let Ok(Ok(inbound)) = work.await
+                        && let Some(reply) = inbound.reply
+                    {
+                        let text = reply_text(&reply);
+                        for part in super::api::split_bytes(&text, MAX_REPLY_BYTES) {
+                            if let Err(e) = api.send_text(&openid, &part).await {
+                                tracing::warn!(error = %e, "wechat answer not delivered");
+                                break;
+                            }
+                        }
+                    }
+                });
+            }
+            return plain("success".into());
+        }
     };
     let Some(reply) = inbound.reply else {
         // A commissioner owns the conversation: the bot stays silent.
@@ -233,12 +282,18 @@ fn reply_text(reply: &Reply) -> String {
     let mut text = reply.text.clone();
     if reply.kind == crate::answer::Kind::Answer {
         let zh = crate::text::detect_lang(&reply.text) == crate::text::Lang::Zh;
-        for s in reply.sources.iter().take(2) {
-            let mut line = format!(
-                "\n{} {}",
-                if zh { "来源：" } else { "Source:" },
-                s.citation(zh)
-            );
+        let mut shown: Vec<String> = Vec::new();
+        for s in &reply.sources {
+            // A FAQ and the policy passage it rests on cite the same document: once.
+            let citation = s.citation(zh);
+            if shown.contains(&citation) {
+                continue;
+            }
+            if shown.len() == 2 {
+                break;
+            }
+            shown.push(citation.clone());
+            let mut line = format!("\n{}{citation}", if zh { "来源：" } else { "Source: " });
             if !s.url.is_empty() {
                 line.push(' ');
                 line.push_str(&s.url);
