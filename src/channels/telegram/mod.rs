@@ -28,7 +28,7 @@ pub use send::{SendError, send_text, with_retry};
 use staff::{admin_command, staff_message};
 
 use crate::answer::{Kind, Reply};
-use crate::desk::{Author, Desk, DeskError, InvestorInfo, Vote};
+use crate::desk::{Desk, DeskError, InvestorInfo, Vote};
 
 pub const CHANNEL: &str = "telegram";
 

@@ -86,24 +86,10 @@ pub(super) async fn outbound(bot: Bot, ctx: Arc<TgContext>) {
         else {
             continue;
         };
-        let start = known.unwrap_or_else(|| {
-            messages
-                .iter()
-                .rev()
-                .find(|m| matches!(m.author, Author::Investor | Author::Bot))
-                .map(|m| m.seq)
-                .unwrap_or(0)
-        });
-        for m in messages.iter().filter(|m| m.seq > start) {
-            let text = match &m.author {
-                Author::Staff { .. } => format!("【招商护商专员】{}", m.text),
-                Author::System => m.text.clone(),
-                _ => continue,
-            };
+        let (texts, reached) = crate::channels::to_investor(&messages, known);
+        for text in texts {
             send_or_note(&bot, &ctx, ChatId(chat), &text, None, None).await;
         }
-        if let Some(last) = messages.last() {
-            delivered.insert(event.conversation.clone(), last.seq.max(start));
-        }
+        delivered.insert(event.conversation.clone(), reached);
     }
 }

@@ -304,26 +304,17 @@ fn reply_text(reply: &Reply) -> String {
     fit_bytes(&text, MAX_REPLY_BYTES)
 }
 
-/// `text` within `max` UTF-8 bytes, cut after the last sentence end that fits (or at a
-/// character boundary when none does), with an ellipsis.
+/// `text` within `max` UTF-8 bytes: its first piece as `split_bytes` cuts it (after a
+/// sentence end where one fits), with an ellipsis when something was left out.
 fn fit_bytes(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_string();
     }
-    let room = max - "…".len();
-    let mut cut = 0;
-    let mut last_sentence = None;
-    for (i, c) in text.char_indices() {
-        let end = i + c.len_utf8();
-        if end > room {
-            break;
-        }
-        cut = end;
-        if matches!(c, '。' | '！' | '？' | '.' | '!' | '?' | '\n') {
-            last_sentence = Some(end);
-        }
-    }
-    format!("{}…", &text[..last_sentence.unwrap_or(cut)])
+    let first = super::api::split_bytes(text, max - "…".len())
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    format!("{first}…")
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::api::{Api, split_bytes};
 use super::callback::CHANNEL;
-use crate::desk::{Author, Desk};
+use crate::desk::Desk;
 
 /// A customer-service text message holds at most 2,048 bytes.
 const MAX_MESSAGE_BYTES: usize = 2048;
@@ -38,20 +38,8 @@ pub async fn outbound(desk: Arc<Desk>, api: Arc<Api>) {
         else {
             continue;
         };
-        let start = known.unwrap_or_else(|| {
-            messages
-                .iter()
-                .rev()
-                .find(|m| matches!(m.author, Author::Investor | Author::Bot))
-                .map(|m| m.seq)
-                .unwrap_or(0)
-        });
-        for m in messages.iter().filter(|m| m.seq > start) {
-            let text = match &m.author {
-                Author::Staff { .. } => format!("【招商护商专员】{}", m.text),
-                Author::System => m.text.clone(),
-                _ => continue,
-            };
+        let (texts, reached) = crate::channels::to_investor(&messages, known);
+        for text in texts {
             for part in split_bytes(&text, MAX_MESSAGE_BYTES) {
                 if let Err(e) = api.send_text(openid, &part).await {
                     if e.retryable() {
@@ -65,8 +53,6 @@ pub async fn outbound(desk: Arc<Desk>, api: Arc<Api>) {
                 }
             }
         }
-        if let Some(last) = messages.last() {
-            delivered.insert(event.conversation.clone(), last.seq.max(start));
-        }
+        delivered.insert(event.conversation.clone(), reached);
     }
 }
