@@ -368,3 +368,19 @@ async fn an_answer_that_misses_the_passive_window_follows_through_the_api() {
         .expect("the answer reached the investor through the customer-service API");
     assert_eq!(desk.messages("wechat:o_slow", 0).unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn a_new_follower_is_greeted_in_chinese_and_english() {
+    let (_dir, _desk, app) = wechat();
+    let uri = format!("/wechat?{}", signed_query());
+    let event = "<xml><ToUserName><![CDATA[gh_office]]></ToUserName><FromUserName><![CDATA[o_new]]></FromUserName><CreateTime>1409735670</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[subscribe]]></Event></xml>";
+    let (status, xml) = send(&app, "POST", &uri, event).await;
+    assert_eq!(status, StatusCode::OK, "{xml}");
+    let reply = Incoming::parse(&xml).unwrap();
+    assert_eq!(reply.to_user_name, "o_new");
+    assert!(
+        reply.content.contains("您好") && reply.content.contains("Hello"),
+        "{}",
+        reply.content
+    );
+}

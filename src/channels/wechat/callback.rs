@@ -140,6 +140,10 @@ async fn callback(
         Err(Opened::Refused(e)) => return refused(e),
         Err(Opened::Unreadable(e)) => return (StatusCode::BAD_REQUEST, e).into_response(),
     };
+    if is_subscribe(&message) {
+        // WeChat does not say the follower's language: the greeting is in both.
+        return passive(&state, &q, safe_mode, &message, &greeting());
+    }
     let Some(text) = what_the_investor_said(&message) else {
         return plain("success".into());
     };
@@ -201,13 +205,19 @@ async fn callback(
         // A commissioner owns the conversation: the bot stays silent.
         return plain("success".into());
     };
+    passive(&state, &q, safe_mode, &message, &reply_text(&reply))
+}
+
+/// `text` as the passive reply to `message`, sealed in safe mode.
+fn passive(
+    state: &WechatState,
+    q: &Signed,
+    safe_mode: bool,
+    message: &Incoming,
+    text: &str,
+) -> Response {
     let now = chrono::Utc::now().timestamp().max(0) as u64;
-    let xml = text_reply(
-        &message.from_user_name,
-        &message.to_user_name,
-        now,
-        &reply_text(&reply),
-    );
+    let xml = text_reply(&message.from_user_name, &message.to_user_name, now, text);
     match (&state.keys, safe_mode) {
         (Some(keys), true) => {
             let sealed = keys.current.encrypt(&xml, &state.app_id);
@@ -216,6 +226,19 @@ async fn callback(
         }
         _ => xml_response(xml),
     }
+}
+
+fn is_subscribe(m: &Incoming) -> bool {
+    m.msg_type == "event" && m.event.eq_ignore_ascii_case("subscribe")
+}
+
+/// The bot's greeting in Chinese, then in English.
+fn greeting() -> String {
+    use crate::answer::SmallTalk;
+    use crate::text::Lang;
+    let zh = crate::answer::reply::smalltalk("", SmallTalk::Greeting, Lang::Zh).text;
+    let en = crate::answer::reply::smalltalk("", SmallTalk::Greeting, Lang::En).text;
+    format!("{zh}\n\n{en}")
 }
 
 fn xml_response(xml: String) -> Response {
@@ -259,7 +282,6 @@ fn what_the_investor_said(m: &Incoming) -> Option<String> {
     match m.msg_type.as_str() {
         "text" => Some(m.content.clone()),
         "event" => match m.event.to_ascii_lowercase().as_str() {
-            "subscribe" => Some("你好".into()),
             "click" if is_person_key(&m.event_key) => Some("转人工".into()),
             "click" if !m.event_key.trim().is_empty() => Some(m.event_key.clone()),
             _ => None,
@@ -348,10 +370,8 @@ mod tests {
             what_the_investor_said(&event("CLICK", "HUMAN")).as_deref(),
             Some("转人工")
         );
-        assert_eq!(
-            what_the_investor_said(&event("subscribe", "")).as_deref(),
-            Some("你好")
-        );
+        assert!(is_subscribe(&event("subscribe", "")));
+        assert!(greeting().contains("转人工") && greeting().contains("human"));
         assert_eq!(what_the_investor_said(&event("unsubscribe", "")), None);
         assert_eq!(what_the_investor_said(&event("VIEW", "")), None);
     }
