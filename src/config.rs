@@ -19,8 +19,10 @@ pub struct Config {
     pub corpus: PathBuf,
     /// Where index generations are built; only `CURRENT` and `gen-*` live here.
     pub index: PathBuf,
-    /// Conversation state (sled).
+    /// Conversation state (sled), and the admin socket; see `store` for PostgreSQL.
     pub data: PathBuf,
+    /// Where conversation state lives when not in sled under `data`.
+    pub store: StoreConfig,
     /// Web server address; localhost unless told otherwise.
     pub addr: String,
     /// Questions longer than this (in characters) are refused with a request to shorten.
@@ -40,6 +42,25 @@ pub struct Config {
     pub telegram: crate::channels::telegram::TelegramConfig,
     /// The WeChat service account (off without a token and AppID).
     pub wechat: crate::channels::wechat::WechatConfig,
+}
+
+/// `[store]`: a PostgreSQL URL puts the desk in that database, shared by every `serve`
+/// pointed at it; none keeps it in sled under `data`.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `postgres://user:password@host:port/database` (or `XIAOER_STORE`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// The URL holds a password: Debug output (and so logs) shows it redacted.
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("url", &self.url.as_deref().map(crate::store::redacted_url))
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,6 +114,7 @@ impl Default for Config {
             corpus: PathBuf::from("corpus"),
             index: PathBuf::from("index"),
             data: PathBuf::from("data"),
+            store: StoreConfig::default(),
             addr: "127.0.0.1:8080".to_string(),
             max_question_chars: 1000,
             decision: None,
@@ -108,7 +130,7 @@ impl Default for Config {
 impl Config {
     /// Reads `path`, or `xiaoer.toml` in the working directory when no path is given and
     /// that file exists; then applies `XIAOER_CORPUS`, `XIAOER_INDEX`, `XIAOER_DATA`,
-    /// `XIAOER_ADDR` from the environment.
+    /// `XIAOER_ADDR`, `XIAOER_STORE` from the environment.
     pub fn load(path: Option<&Path>) -> Result<Config, SourceError> {
         let mut config = match path {
             Some(p) => Config::from_file(p)?,
@@ -146,6 +168,9 @@ impl Config {
         }
         if let Some(v) = var("XIAOER_ADDR") {
             self.addr = v;
+        }
+        if let Some(v) = var("XIAOER_STORE").filter(|v| !v.is_empty()) {
+            self.store.url = Some(v);
         }
         self.telegram.apply_env(&var);
         self.wechat.apply_env(&var);

@@ -1,4 +1,4 @@
-//! `xiaoer serve`: the engine, the desk on sled, and the web server, wired together; and
+//! `xiaoer serve`: the engine, the desk on its store (sled or PostgreSQL), and the web server, wired together; and
 //! `xiaoer staff add`.
 
 use std::sync::Arc;
@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use crate::channels::{telegram, web, wechat};
 use crate::config::Config;
 use crate::desk::Desk;
-use crate::store::SledStore;
+use crate::store;
 
 pub fn serve(config: Config) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -25,8 +25,13 @@ async fn run(config: Config) -> Result<()> {
     };
     let engine = Arc::new(engine);
     tracing::info!(generation = %engine.generation().name, "index loaded");
-    let store = SledStore::open(&config.data)
-        .with_context(|| format!("opening the store in {}", config.data.display()))?;
+    let url = config.store.url.clone();
+    let location = store::location(url.as_deref(), &config.data);
+    let data = config.data.clone();
+    let store = tokio::task::spawn_blocking(move || store::open(url.as_deref(), &data))
+        .await?
+        .with_context(|| format!("opening the store in {location}"))?;
+    tracing::info!(store = %location, "store open");
     let desk = Arc::new(Desk::new(engine.clone(), store, config.desk.clone()));
 
     // Claim timeouts: timestamps live in the tickets, so a restart resumes them.

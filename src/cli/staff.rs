@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::desk::{Desk, Role};
-use crate::store::SledStore;
+use crate::store;
 
 /// One account command, as the CLI parsed it and as it travels over the admin socket.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -57,7 +57,8 @@ pub fn socket_path(data: &Path) -> PathBuf {
 /// Runs `op`: on the store directly, or through a running server's admin socket.
 pub fn run(config: &Config, op: &StaffOp) -> Result<()> {
     let sock = socket_path(&config.data);
-    let output = match SledStore::open(&config.data) {
+    let url = config.store.url.as_deref();
+    let output = match store::open(url, &config.data) {
         Ok(store) => {
             let engine = Arc::new(super::open_engine(config)?);
             let desk = Desk::new(engine, store, config.desk.clone());
@@ -68,8 +69,12 @@ pub fn run(config: &Config, op: &StaffOp) -> Result<()> {
             through_socket(&sock, op)?
         }
         Err(e) => {
-            return Err(e)
-                .with_context(|| format!("opening the store in {}", config.data.display()));
+            return Err(e).with_context(|| {
+                format!(
+                    "opening the store in {}",
+                    store::location(url, &config.data)
+                )
+            });
         }
     };
     print!("{output}");

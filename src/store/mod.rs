@@ -1,13 +1,36 @@
 //! Persistence behind a small trait: named tables of byte keys and JSON values, atomic
 //! transactions across tables, and a durability barrier callers wait on before they
-//! acknowledge anything. `SledStore` is the implementation; another database (PostgreSQL,
-//! when one process is not enough) would implement the same trait.
+//! acknowledge anything. `SledStore` is the embedded default; `PgStore` puts the same
+//! tables in PostgreSQL so several `serve` instances share one desk. `open` picks one
+//! from the configured location.
 
+mod migrations;
+mod pg_store;
 mod sled_store;
 mod watched;
 
+pub use pg_store::{PgStore, redacted_url};
 pub use sled_store::SledStore;
 pub use watched::Watched;
+
+/// Opens the configured store: PostgreSQL at `url` when given, else sled in `data`.
+pub fn open(
+    url: Option<&str>,
+    data: &std::path::Path,
+) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    match url {
+        Some(url) => Ok(PgStore::open(url)?),
+        None => Ok(SledStore::open(data)?),
+    }
+}
+
+/// Where `open` puts the store, for messages and logs (no password).
+pub fn location(url: Option<&str>, data: &std::path::Path) -> String {
+    match url {
+        Some(url) => redacted_url(url),
+        None => data.display().to_string(),
+    }
+}
 
 /// A key and its value.
 pub type Record = (Vec<u8>, Vec<u8>);

@@ -1,5 +1,6 @@
 //! The desk as a commissioner and an investor use it: hand-off, claim, reply, hand back,
-//! timers, office hours, cancel, routing, feedback, stats.
+//! timers, office hours, cancel, routing, feedback, stats. Every test runs on both stores
+//! (sled and PostgreSQL): this is the store contract as the desk relies on it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -7,12 +8,14 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use xiaoer::answer::Kind;
 use xiaoer::desk::{Desk, DeskConfig, DeskError, InvestorInfo, OfficeHours, Role, TicketState};
 
-use super::{always_open, desk_for, engine_for, shipped_corpus, tiny_corpus};
+use super::{
+    Backend, Scratch, always_open, desk_on, engine_in, shipped_corpus, store_on, tiny_corpus,
+};
 
 /// A desk on the tiny corpus whose clock the test moves (`now`, in milliseconds).
-fn desk_with_clock(config: DeskConfig) -> (tempfile::TempDir, Desk, Arc<AtomicI64>) {
-    let (dir, engine) = engine_for(&tiny_corpus());
-    let store = xiaoer::store::SledStore::open(&dir.path().join("data")).unwrap();
+fn desk_with_clock(backend: Backend, config: DeskConfig) -> (Scratch, Desk, Arc<AtomicI64>) {
+    let (scratch, store) = store_on(backend);
+    let engine = engine_in(&tiny_corpus(), &scratch.dir.path().join("index"));
     let now = Arc::new(AtomicI64::new(1_800_000_000_000));
     let clock = now.clone();
     let desk = Desk::with_clock(
@@ -21,17 +24,29 @@ fn desk_with_clock(config: DeskConfig) -> (tempfile::TempDir, Desk, Arc<AtomicI6
         config,
         Box::new(move || clock.load(Ordering::SeqCst)),
     );
-    (dir, desk, now)
+    (scratch, desk, now)
 }
+
+crate::on_both_stores!(
+    hand_off_claim_reply_hand_back,
+    concurrent_claims_have_exactly_one_winner,
+    unanswered_claims_return_to_the_queue_flagged,
+    outside_office_hours_the_investor_is_told_once_when_a_person_will_reply,
+    the_investor_can_cancel_an_escalation,
+    tickets_are_routed_to_matching_commissioners_who_are_online,
+    feedback_stats_and_unanswered_questions,
+    coverage_can_come_from_the_config,
+    idle_web_sessions_expire_and_are_purged,
+    console_sessions_expire_and_end_on_sign_out,
+);
 
 fn ask(desk: &Desk, chat: &str, text: &str) -> xiaoer::desk::Inbound {
     desk.investor_message("web", chat, text, &InvestorInfo::default())
         .unwrap()
 }
 
-#[test]
-fn hand_off_claim_reply_hand_back() {
-    let (_dir, desk) = desk_for(&shipped_corpus());
+fn hand_off_claim_reply_hand_back(backend: Backend) {
+    let (_scratch, desk) = desk_on(backend, &shipped_corpus());
     let first = ask(&desk, "c1", "高新技术企业的企业所得税税率是多少？");
     assert_eq!(first.state, "bot");
     assert_eq!(first.reply.as_ref().unwrap().kind, Kind::Answer);
@@ -84,9 +99,8 @@ fn hand_off_claim_reply_hand_back() {
     }
 }
 
-#[test]
-fn concurrent_claims_have_exactly_one_winner() {
-    let (_dir, desk) = desk_for(&tiny_corpus());
+fn concurrent_claims_have_exactly_one_winner(backend: Backend) {
+    let (_scratch, desk) = desk_on(backend, &tiny_corpus());
     let ticket = ask(&desk, "c", "转人工").ticket_opened.unwrap();
     let handles: Vec<_> = (0..8)
         .map(|i| {
@@ -102,12 +116,14 @@ fn concurrent_claims_have_exactly_one_winner() {
     assert_eq!(wins, 1);
 }
 
-#[test]
-fn unanswered_claims_return_to_the_queue_flagged() {
-    let (_dir, desk, now) = desk_with_clock(DeskConfig {
-        claim_timeout_secs: 60,
-        ..always_open()
-    });
+fn unanswered_claims_return_to_the_queue_flagged(backend: Backend) {
+    let (_scratch, desk, now) = desk_with_clock(
+        backend,
+        DeskConfig {
+            claim_timeout_secs: 60,
+            ..always_open()
+        },
+    );
     let ticket = ask(&desk, "c", "转人工").ticket_opened.unwrap();
     desk.claim(ticket, "alice").unwrap();
     now.fetch_add(30_000, Ordering::SeqCst);
@@ -128,10 +144,9 @@ fn unanswered_claims_return_to_the_queue_flagged() {
     assert!(desk.sweep_timers().unwrap().is_empty());
 }
 
-#[test]
-fn outside_office_hours_the_investor_is_told_once_when_a_person_will_reply() {
-    let (dir, engine) = engine_for(&tiny_corpus());
-    let store = xiaoer::store::SledStore::open(&dir.path().join("data")).unwrap();
+fn outside_office_hours_the_investor_is_told_once_when_a_person_will_reply(backend: Backend) {
+    let (scratch, store) = store_on(backend);
+    let engine = engine_in(&tiny_corpus(), &scratch.dir.path().join("index"));
     // Saturday 2026-11-28 10:00 in Wuxi.
     let saturday = chrono::DateTime::parse_from_rfc3339("2026-11-28T10:00:00+08:00")
         .unwrap()
@@ -163,9 +178,8 @@ fn outside_office_hours_the_investor_is_told_once_when_a_person_will_reply() {
     assert_eq!(answered.reply.unwrap().kind, Kind::Answer);
 }
 
-#[test]
-fn the_investor_can_cancel_an_escalation() {
-    let (_dir, desk) = desk_for(&tiny_corpus());
+fn the_investor_can_cancel_an_escalation(backend: Backend) {
+    let (_scratch, desk) = desk_on(backend, &tiny_corpus());
     let ticket = ask(&desk, "c", "转人工").ticket_opened.unwrap();
     let t = desk.cancel("web:c").unwrap().unwrap();
     assert_eq!(t.id, ticket);
@@ -180,9 +194,8 @@ fn the_investor_can_cancel_an_escalation() {
     );
 }
 
-#[test]
-fn tickets_are_routed_to_matching_commissioners_who_are_online() {
-    let (_dir, desk) = desk_for(&shipped_corpus());
+fn tickets_are_routed_to_matching_commissioners_who_are_online(backend: Backend) {
+    let (_scratch, desk) = desk_on(backend, &shipped_corpus());
     let alice = desk
         .add_staff("alice", Role::Commissioner, &["新吴区".into()], &[])
         .unwrap();
@@ -205,9 +218,8 @@ fn tickets_are_routed_to_matching_commissioners_who_are_online() {
     );
 }
 
-#[test]
-fn feedback_stats_and_unanswered_questions() {
-    let (_dir, desk) = desk_for(&shipped_corpus());
+fn feedback_stats_and_unanswered_questions(backend: Backend) {
+    let (_scratch, desk) = desk_on(backend, &shipped_corpus());
     let a = ask(&desk, "s", "高新技术企业的企业所得税税率是多少？");
     assert_eq!(a.reply.unwrap().kind, Kind::Answer);
     let seq = desk.messages("web:s", 0).unwrap().last().unwrap().seq;
@@ -241,10 +253,9 @@ fn feedback_stats_and_unanswered_questions() {
     );
 }
 
-#[test]
-fn coverage_can_come_from_the_config() {
-    let (dir, engine) = engine_for(&shipped_corpus());
-    let store = xiaoer::store::SledStore::open(&dir.path().join("data")).unwrap();
+fn coverage_can_come_from_the_config(backend: Backend) {
+    let (scratch, store) = store_on(backend);
+    let engine = engine_in(&shipped_corpus(), &scratch.dir.path().join("index"));
     let config: xiaoer::config::Config = xiaoer::config::Config::parse(
         "[desk]\n[[desk.commissioners]]\nname = \"dora\"\nindustries = [\"集成电路\"]\n",
         std::path::Path::new("x.toml"),
@@ -268,12 +279,14 @@ fn coverage_can_come_from_the_config() {
     assert_eq!(desk.ticket(t).unwrap().routed_to, vec!["dora".to_string()]);
 }
 
-#[test]
-fn idle_web_sessions_expire_and_are_purged() {
-    let (_dir, desk, now) = desk_with_clock(DeskConfig {
-        session_idle_days: 30,
-        ..always_open()
-    });
+fn idle_web_sessions_expire_and_are_purged(backend: Backend) {
+    let (_scratch, desk, now) = desk_with_clock(
+        backend,
+        DeskConfig {
+            session_idle_days: 30,
+            ..always_open()
+        },
+    );
     let day = 24 * 3600 * 1000;
     let (kept, kept_chat) = desk.new_session().unwrap();
     let (idle, _) = desk.new_session().unwrap();
@@ -296,12 +309,14 @@ fn idle_web_sessions_expire_and_are_purged() {
     assert_eq!(desk.session_count().unwrap(), 1);
 }
 
-#[test]
-fn console_sessions_expire_and_end_on_sign_out() {
-    let (_dir, desk, now) = desk_with_clock(DeskConfig {
-        console_session_hours: 12,
-        ..always_open()
-    });
+fn console_sessions_expire_and_end_on_sign_out(backend: Backend) {
+    let (_scratch, desk, now) = desk_with_clock(
+        backend,
+        DeskConfig {
+            console_session_hours: 12,
+            ..always_open()
+        },
+    );
     let token = desk
         .add_staff("alice", Role::Commissioner, &[], &[])
         .unwrap();
