@@ -7,6 +7,8 @@ mod accounts;
 mod hours;
 mod inbound;
 pub mod model;
+mod outbound;
+mod remote;
 mod routing;
 mod staff;
 mod stats;
@@ -215,6 +217,7 @@ impl Desk {
         clock: Box<dyn Fn() -> Millis + Send + Sync>,
     ) -> Desk {
         let (events, _) = broadcast::channel(1024);
+        store.listen(Box::new(remote::on_message(events.clone(), engine.clone())));
         Desk {
             engine,
             store: Watched::new(store),
@@ -246,12 +249,27 @@ impl Desk {
         self.events.subscribe()
     }
 
+    /// Tells this instance's live views, and every other instance's through the store.
     fn emit(&self, conversation: &str, ticket: Option<u64>, kind: &'static str) {
-        let _ = self.events.send(DeskEvent {
+        let event = DeskEvent {
             conversation: conversation.to_string(),
             ticket,
             kind,
-        });
+        };
+        self.store
+            .publish(&remote::encode(&remote::Remote::Event(event.clone())));
+        let _ = self.events.send(event);
+    }
+
+    /// Re-indexes the corpus (the old generation serves until the new one is ready) and
+    /// tells the other instances on the store, so they switch too (`remote::on_message`).
+    pub fn reindex(&self) -> Result<crate::search::BuildSummary, crate::engine::EngineError> {
+        let summary = self.engine.reindex(&mut |_, _| {})?;
+        self.store
+            .publish(&remote::encode(&remote::Remote::Reindexed {
+                generation: summary.generation.clone(),
+            }));
+        Ok(summary)
     }
 
     pub fn conversation(&self, id: &str) -> Result<Option<Conversation>, DeskError> {

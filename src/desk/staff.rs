@@ -239,9 +239,14 @@ impl Desk {
             if let TicketState::Claimed { by, at } = &t.state {
                 let replied_since_claim = t.last_staff_reply_at.is_some_and(|r| r >= *at);
                 if !replied_since_claim && now - at >= timeout {
-                    let by = by.clone();
+                    let (by, claimed_at) = (by.clone(), *at);
+                    // Re-checked inside the transaction: another instance's sweep may have
+                    // returned it (and someone claimed it again) since the read above.
                     let r = self.staff_action(t.id, "timer", &|t, conv, _| {
-                        if !matches!(&t.state, TicketState::Claimed { by: b, .. } if *b == by) {
+                        let same_claim = matches!(&t.state,
+                            TicketState::Claimed { by: b, at } if *b == by && *at == claimed_at);
+                        let replied = t.last_staff_reply_at.is_some_and(|r| r >= claimed_at);
+                        if !same_claim || replied {
                             return Err(DeskError::Invalid("changed".into()));
                         }
                         t.state = TicketState::Open;

@@ -49,10 +49,13 @@ pub enum Table {
     /// Channel message ids already taken in (WeChat redelivers a message it got no reply
     /// to in 5 s): the message is answered and stored once.
     Received,
+    /// How far each conversation's replies have gone out to its channel, and which
+    /// announcements were made: with several instances, each is sent by one of them, once.
+    Deliveries,
 }
 
 impl Table {
-    pub const ALL: [Table; 9] = [
+    pub const ALL: [Table; 10] = [
         Table::Conversations,
         Table::Messages,
         Table::Tickets,
@@ -62,6 +65,7 @@ impl Table {
         Table::ConsoleSessions,
         Table::Counters,
         Table::Received,
+        Table::Deliveries,
     ];
 
     pub fn name(self) -> &'static str {
@@ -75,6 +79,7 @@ impl Table {
             Table::ConsoleSessions => "console_sessions",
             Table::Counters => "counters",
             Table::Received => "received",
+            Table::Deliveries => "deliveries",
         }
     }
 }
@@ -117,6 +122,54 @@ pub trait Store: Send + Sync + 'static {
         from: &[u8],
         limit: usize,
     ) -> Result<Vec<Record>, StoreError>;
+
+    /// Tells every other instance sharing this store (a desk event, a re-index). sled has
+    /// no others: one process owns its directory.
+    fn publish(&self, _message: &str) {}
+
+    /// Calls `deliver` with each message another instance publishes, for as long as the
+    /// store lives. Messages sent while the link was down are lost: they are hints to
+    /// refresh, and every reader re-reads the store.
+    fn listen(&self, _deliver: Box<dyn Fn(String) + Send + Sync>) {}
+
+    /// Tries to become the one instance doing `role` (Telegram long polling, which the Bot
+    /// API allows only once per bot). `None` while another instance holds it. With sled
+    /// the only process is always the one.
+    fn try_lead(&self, _role: &str) -> Result<Option<Lease>, StoreError> {
+        Ok(Some(Lease::forever()))
+    }
+}
+
+/// A role held by this instance until dropped, or until `held` turns false (the
+/// connection that held it broke, and another instance may have it now).
+pub struct Lease {
+    held: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    _guard: Option<Box<dyn Send + Sync>>,
+}
+
+impl Lease {
+    pub fn forever() -> Lease {
+        Lease {
+            held: std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            _guard: None,
+        }
+    }
+
+    /// A lease that lasts while `held` stays true and `guard` lives (dropping the guard
+    /// gives the role up).
+    pub fn new(
+        held: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        guard: Box<dyn Send + Sync>,
+    ) -> Lease {
+        Lease {
+            held,
+            _guard: Some(guard),
+        }
+    }
+
+    pub fn held(&self) -> bool {
+        self.held.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 /// JSON (de)serialisation helpers for typed records.

@@ -23,7 +23,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{IsolationLevel, NoTls};
 
 use super::migrations;
-use super::{Record, Store, StoreError, Table, Txn};
+use super::{Lease, Record, Store, StoreError, Table, Txn};
 
 /// Connections per instance: enough for the desk's blocking threads to overlap their
 /// round trips, few enough that many instances fit PostgreSQL's default 100.
@@ -35,6 +35,10 @@ pub struct PgStore {
     runtime: Option<tokio::runtime::Runtime>,
     handle: tokio::runtime::Handle,
     pool: Pool,
+    /// For the connection that LISTENs (not pooled: it stays open and idle).
+    config: tokio_postgres::Config,
+    /// Tells this instance's own notifications from the others'.
+    instance: String,
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -90,7 +94,7 @@ impl PgStore {
             .build()
             .map_err(backend)?;
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -107,6 +111,8 @@ impl PgStore {
             handle: runtime.handle().clone(),
             runtime: Some(runtime),
             pool,
+            config,
+            instance: crate::desk::random_token()[..16].to_string(),
         };
         let pool = store.pool.clone();
         store.run(async move {
@@ -219,6 +225,15 @@ impl Drop for PgStore {
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
         }
+    }
+}
+
+/// Ends the task holding a lease (and so its connection and lock) when the lease goes.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -383,7 +398,138 @@ async fn scan(
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
+/// The channel instances notify each other on.
+const CHANNEL: &str = "xiaoer_events";
+
+/// The advisory-lock key of a role: a stable 64-bit hash of its name.
+fn role_key(role: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("xiaoer-role:{role}").as_bytes());
+    i64::from_be_bytes(digest[..8].try_into().unwrap_or([0; 8]))
+}
+
+/// LISTENs on `CHANNEL` and hands others' messages to `deliver`, reconnecting (with a
+/// pause) whenever the connection drops, until the runtime stops.
+async fn listen_forever(
+    config: tokio_postgres::Config,
+    instance: String,
+    deliver: Box<dyn Fn(String) + Send + Sync>,
+) {
+    use futures_util::StreamExt;
+    let own = format!("{instance}:");
+    loop {
+        match config.connect(NoTls).await {
+            Ok((client, mut connection)) => {
+                let (tx, mut rx) = mpsc::unbounded_channel();
+                let driver = tokio::spawn(async move {
+                    let mut messages =
+                        futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+                    while let Some(message) = messages.next().await {
+                        match message {
+                            Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
+                                let _ = tx.send(n.payload().to_string());
+                            }
+                            Ok(_) => {}
+                            Err(e) => {
+                                tracing::warn!(error = %e, "event connection to PostgreSQL lost");
+                                return;
+                            }
+                        }
+                    }
+                });
+                match client.batch_execute(&format!("LISTEN {CHANNEL}")).await {
+                    Ok(()) => {
+                        while let Some(payload) = rx.recv().await {
+                            // Our own were delivered locally when sent.
+                            if payload.starts_with(&own) {
+                                continue;
+                            }
+                            if let Some((_, message)) = payload.split_once(':') {
+                                deliver(message.to_string());
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not LISTEN for desk events"),
+                }
+                driver.abort();
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot reach PostgreSQL for desk events"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
 impl Store for PgStore {
+    /// NOTIFY, sent without waiting: events are hints to re-read, and a desk action must
+    /// not wait on them. Committed data is visible before the notification is.
+    fn publish(&self, message: &str) {
+        let (pool, payload) = (self.pool.clone(), format!("{}:{message}", self.instance));
+        self.handle.spawn(async move {
+            let sent = async {
+                let client = pool.get().await.map_err(backend)?;
+                client
+                    .execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload])
+                    .await
+                    .map_err(backend)
+            };
+            if let Err(e) = sent.await {
+                tracing::warn!(error = %e, "desk event not sent to other instances");
+            }
+        });
+    }
+
+    fn listen(&self, deliver: Box<dyn Fn(String) + Send + Sync>) {
+        self.handle.spawn(listen_forever(
+            self.config.clone(),
+            self.instance.clone(),
+            deliver,
+        ));
+    }
+
+    /// A session advisory lock on a connection taken out of the pool: held while that
+    /// connection lives, released by PostgreSQL the moment it dies (with the instance).
+    fn try_lead(&self, role: &str) -> Result<Option<Lease>, StoreError> {
+        let (pool, key) = (self.pool.clone(), role_key(role));
+        let held = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let watch = held.clone();
+        let (tx, rx) = std_mpsc::sync_channel(1);
+        let task = self.handle.spawn(async move {
+            let attempt = async {
+                let client = deadpool_postgres::Object::take(pool.get().await.map_err(backend)?);
+                let row = client
+                    .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+                    .await
+                    .map_err(backend)?;
+                Ok::<_, StoreError>(row.get::<_, bool>(0).then_some(client))
+            };
+            let client = match attempt.await {
+                Ok(Some(client)) => {
+                    let _ = tx.send(Ok(true));
+                    client
+                }
+                other => {
+                    let _ = tx.send(other.map(|_| false));
+                    return;
+                }
+            };
+            // Hold the connection, checking it: if it breaks, the lock is gone.
+            loop {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                if client.simple_query("SELECT 1").await.is_err() {
+                    watch.store(false, std::sync::atomic::Ordering::SeqCst);
+                    return;
+                }
+            }
+        });
+        let got = rx
+            .recv()
+            .map_err(|_| backend("the store's runtime stopped"))??;
+        if !got {
+            return Ok(None);
+        }
+        Ok(Some(Lease::new(held, Box::new(AbortOnDrop(task)))))
+    }
+
     fn transaction(
         &self,
         f: &dyn Fn(&dyn Txn) -> Result<(), StoreError>,

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{Record, Store, StoreError, Table, Txn};
+use super::{Lease, Record, Store, StoreError, Table, Txn};
 
 pub struct Watched {
     inner: Arc<dyn Store>,
@@ -75,5 +75,17 @@ impl Store for Watched {
         limit: usize,
     ) -> Result<Vec<Record>, StoreError> {
         self.inner.scan_from(table, prefix, from, limit)
+    }
+
+    fn publish(&self, message: &str) {
+        self.inner.publish(message)
+    }
+
+    fn listen(&self, deliver: Box<dyn Fn(String) + Send + Sync>) {
+        self.inner.listen(deliver)
+    }
+
+    fn try_lead(&self, role: &str) -> Result<Option<Lease>, StoreError> {
+        self.inner.try_lead(role)
     }
 }

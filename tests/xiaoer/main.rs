@@ -15,6 +15,7 @@ mod crash;
 mod desk_flow;
 mod flood;
 mod full_disk;
+mod instances;
 mod properties;
 mod quality;
 mod reindex;

@@ -12,6 +12,7 @@ pub mod text;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use teloxide::dispatching::UpdateHandler;
@@ -51,48 +52,101 @@ pub fn bot(config: &TelegramConfig) -> Result<Bot> {
 }
 
 /// Runs the bot until the process stops: the update dispatcher plus the task that delivers
-/// desk events (new tickets, commissioners' replies) to Telegram.
+/// desk events (new tickets, commissioners' replies) to Telegram. Webhooks run on every
+/// instance (the balancer spreads them); long polling on one instance at a time, the one
+/// holding the store's `telegram-polling` lease, since the Bot API serves getUpdates to
+/// one caller only.
 pub async fn run(bot: Bot, desk: Arc<Desk>, config: TelegramConfig) -> Result<()> {
     let ctx = Arc::new(TgContext {
         desk,
         config,
         topics: Default::default(),
     });
-    tokio::spawn(outbound(bot.clone(), ctx.clone()));
-    let mut dispatcher = Dispatcher::builder(bot.clone(), schema())
+    if ctx.config.mode == "webhook" {
+        tokio::spawn(outbound(bot.clone(), ctx.clone()));
+        return run_webhook(bot, ctx).await;
+    }
+    loop {
+        let desk = ctx.desk.clone();
+        let lease = match blocking(move || desk.store().try_lead(POLLING_ROLE)).await? {
+            Ok(Some(lease)) => lease,
+            Ok(None) => {
+                tracing::debug!("another instance polls Telegram");
+                tokio::time::sleep(LEAD_RETRY).await;
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot tell whether another instance polls Telegram");
+                tokio::time::sleep(LEAD_RETRY).await;
+                continue;
+            }
+        };
+        tracing::info!("this instance polls Telegram");
+        let delivering = tokio::spawn(outbound(bot.clone(), ctx.clone()));
+        let mut dispatcher = dispatcher(&bot, &ctx);
+        let token = dispatcher.shutdown_token();
+        let watch = tokio::spawn(async move {
+            while lease.held() {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            tracing::warn!("lost the Telegram polling lease; another instance may poll now");
+            loop {
+                match token.shutdown() {
+                    Ok(stopped) => return stopped.await,
+                    // Shut down before it was running: wait for it to start.
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        });
+        dispatcher.dispatch().await;
+        watch.abort();
+        delivering.abort();
+    }
+}
+
+/// The role whose lease lets an instance long-poll.
+const POLLING_ROLE: &str = "telegram-polling";
+/// How often an instance without the lease asks for it (the longest Telegram is unpolled
+/// after the polling instance dies, plus PostgreSQL noticing the dead connection).
+const LEAD_RETRY: Duration = Duration::from_secs(5);
+
+fn dispatcher(
+    bot: &Bot,
+    ctx: &Arc<TgContext>,
+) -> Dispatcher<Bot, anyhow::Error, teloxide::dispatching::DefaultKey> {
+    Dispatcher::builder(bot.clone(), schema())
         .dependencies(dptree::deps![ctx.clone()])
         .default_handler(|_| async {})
         .error_handler(LoggingErrorHandler::with_custom_text(
             "telegram handler failed",
         ))
-        .build();
-    if ctx.config.mode == "webhook" {
-        let url = ctx
-            .config
-            .webhook_url
-            .as_deref()
-            .context("telegram.webhook_url is required in webhook mode")?
-            .parse()
-            .context("telegram.webhook_url is not a URL")?;
-        let listen = ctx
-            .config
-            .webhook_listen
-            .as_deref()
-            .unwrap_or("127.0.0.1:8443")
-            .parse()
-            .context("telegram.webhook_listen is not HOST:PORT")?;
-        let listener = teloxide::update_listeners::webhooks::axum(
-            bot,
-            teloxide::update_listeners::webhooks::Options::new(listen, url),
-        )
-        .await
-        .context("starting the Telegram webhook")?;
-        dispatcher
-            .dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("webhook"))
-            .await;
-    } else {
-        dispatcher.dispatch().await;
-    }
+        .build()
+}
+
+async fn run_webhook(bot: Bot, ctx: Arc<TgContext>) -> Result<()> {
+    let url = ctx
+        .config
+        .webhook_url
+        .as_deref()
+        .context("telegram.webhook_url is required in webhook mode")?
+        .parse()
+        .context("telegram.webhook_url is not a URL")?;
+    let listen = ctx
+        .config
+        .webhook_listen
+        .as_deref()
+        .unwrap_or("127.0.0.1:8443")
+        .parse()
+        .context("telegram.webhook_listen is not HOST:PORT")?;
+    let listener = teloxide::update_listeners::webhooks::axum(
+        bot.clone(),
+        teloxide::update_listeners::webhooks::Options::new(listen, url),
+    )
+    .await
+    .context("starting the Telegram webhook")?;
+    dispatcher(&bot, &ctx)
+        .dispatch_with_listener(listener, LoggingErrorHandler::with_custom_text("webhook"))
+        .await;
     Ok(())
 }
 

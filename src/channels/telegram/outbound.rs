@@ -33,9 +33,6 @@ pub(super) async fn open_topic(
 /// a Claim button; commissioners' replies and system notes to Telegram investors.
 pub(super) async fn outbound(bot: Bot, ctx: Arc<TgContext>) {
     let mut events = ctx.desk.subscribe();
-    // Last message seq delivered per conversation (in memory: after a restart, delivery
-    // resumes after the investor's or bot's latest message).
-    let mut delivered: HashMap<String, u64> = HashMap::new();
     loop {
         let event = match events.recv().await {
             Ok(e) => e,
@@ -48,8 +45,14 @@ pub(super) async fn outbound(bot: Bot, ctx: Arc<TgContext>) {
         if event.kind == "ticket_opened"
             && let (Some(group), Some(ticket)) = (ctx.config.staff_group, event.ticket)
         {
+            // Every instance hears of the ticket; the first to record it posts it.
             let desk = ctx.desk.clone();
-            if let Ok(Ok(t)) = blocking(move || desk.ticket(ticket)).await {
+            let first = blocking(move || {
+                desk.announce_once(&format!("telegram-staff-group:{ticket}"))
+                    .and_then(|first| first.then(|| desk.ticket(ticket)).transpose())
+            })
+            .await;
+            if let Ok(Ok(Some(t))) = first {
                 let channel = event
                     .conversation
                     .split(':')
@@ -77,19 +80,21 @@ pub(super) async fn outbound(bot: Bot, ctx: Arc<TgContext>) {
         else {
             continue;
         };
-        // Read only what came after the last delivery; the whole conversation just once,
-        // the first time it is seen.
-        let known = delivered.get(&event.conversation).copied();
+        // What came after the last delivery, taken from the delivery record: of several
+        // instances hearing this event, one sends.
         let desk = ctx.desk.clone();
         let conv = event.conversation.clone();
-        let Ok(Ok(messages)) = blocking(move || desk.messages(&conv, known.unwrap_or(0))).await
-        else {
-            continue;
-        };
-        let (texts, reached) = crate::channels::to_investor(&messages, known);
+        let texts =
+            match blocking(move || desk.take_outbound(&conv, crate::channels::to_investor)).await {
+                Ok(Ok(texts)) => texts,
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "telegram delivery record unavailable");
+                    continue;
+                }
+                Err(_) => continue,
+            };
         for text in texts {
             send_or_note(&bot, &ctx, ChatId(chat), &text, None, None).await;
         }
-        delivered.insert(event.conversation.clone(), reached);
     }
 }

@@ -21,7 +21,7 @@ pub(super) async fn admin_command(
     }
     let desk = ctx.desk.clone();
     let text = if name == "/reindex" {
-        blocking(move || match desk.engine().reindex(&mut |_, _| {}) {
+        blocking(move || match desk.reindex() {
             Ok(s) => format!(
                 "re-indexed {}: {} documents, {} passages, {} FAQs in {} ms",
                 s.generation, s.documents, s.passages, s.faqs, s.millis

@@ -6,7 +6,7 @@ pub(super) async fn reindex(State(state): State<AppState>, AdminUser(me): AdminU
     let desk = state.desk.clone();
     blocking(move || {
         tracing::info!(admin = %me.name, "re-index requested");
-        match desk.engine().reindex(&mut |_, _| {}) {
+        match desk.reindex() {
             Ok(s) => Ok(Json(serde_json::json!({
                 "ok": true, "generation": s.generation, "documents": s.documents,
                 "passages": s.passages, "faqs": s.faqs, "millis": s.millis, "errors": []

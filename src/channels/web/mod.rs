@@ -117,6 +117,8 @@ async fn health(State(state): State<AppState>) -> Response {
     let body = Json(serde_json::json!({
         "ok": ready,
         "store": if ready { "ready" } else { "unavailable" },
+        // Behind a balancer, which index each instance serves (they switch one by one).
+        "generation": state.desk.engine().generation().name,
     }));
     if ready {
         body.into_response()

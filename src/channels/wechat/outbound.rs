@@ -1,7 +1,6 @@
 //! Desk events to WeChat investors: commissioners' replies and system notes go out as
 //! customer-service messages (a passive reply can only answer the investor's own message).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::broadcast::error::RecvError;
@@ -16,9 +15,6 @@ const MAX_MESSAGE_BYTES: usize = 2048;
 /// Delivers what a person (or the desk) writes in WeChat conversations.
 pub async fn outbound(desk: Arc<Desk>, api: Arc<Api>) {
     let mut events = desk.subscribe();
-    // Last message seq delivered per conversation (in memory, as for Telegram: after a
-    // restart delivery resumes after the latest investor or bot message).
-    let mut delivered: HashMap<String, u64> = HashMap::new();
     loop {
         let event = match events.recv().await {
             Ok(e) => e,
@@ -31,14 +27,20 @@ pub async fn outbound(desk: Arc<Desk>, api: Arc<Api>) {
         let Some(openid) = event.conversation.strip_prefix(&format!("{CHANNEL}:")) else {
             continue;
         };
-        let known = delivered.get(&event.conversation).copied();
+        // Taken from the delivery record: of several instances hearing this event, one sends.
         let (d, conv) = (desk.clone(), event.conversation.clone());
-        let Ok(Ok(messages)) =
-            tokio::task::spawn_blocking(move || d.messages(&conv, known.unwrap_or(0))).await
-        else {
-            continue;
+        let texts = match tokio::task::spawn_blocking(move || {
+            d.take_outbound(&conv, crate::channels::to_investor)
+        })
+        .await
+        {
+            Ok(Ok(texts)) => texts,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "wechat delivery record unavailable");
+                continue;
+            }
+            Err(_) => continue,
         };
-        let (texts, reached) = crate::channels::to_investor(&messages, known);
         for text in texts {
             for part in split_bytes(&text, MAX_MESSAGE_BYTES) {
                 if let Err(e) = api.send_text(openid, &part).await {
@@ -53,6 +55,5 @@ pub async fn outbound(desk: Arc<Desk>, api: Arc<Api>) {
                 }
             }
         }
-        delivered.insert(event.conversation.clone(), reached);
     }
 }

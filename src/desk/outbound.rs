@@ -1,0 +1,67 @@
+//! Delivery records: what of a conversation has gone out to the investor's channel, and
+//! which announcements (a new ticket in the staff group) were made. Every instance hears
+//! every desk event; the record, taken in a transaction, makes exactly one of them send.
+
+use super::*;
+
+fn cursor_key(conversation: &str) -> Vec<u8> {
+    format!("cursor:{conversation}").into_bytes()
+}
+
+fn read_cursor(bytes: Option<Vec<u8>>) -> Option<u64> {
+    bytes.and_then(|b| b.as_slice().try_into().ok().map(u64::from_be_bytes))
+}
+
+impl Desk {
+    /// Takes what of `conversation` is still to go out to the investor: `pick` chooses it
+    /// from the messages after the last delivery (its second argument; `None` the first
+    /// time) and says which seq delivery reaches. The new cursor is stored before this
+    /// returns, so of several instances handling the same event only one gets the texts;
+    /// the others get none.
+    pub fn take_outbound(
+        &self,
+        conversation: &str,
+        pick: impl Fn(&[Message], Option<u64>) -> (Vec<String>, u64),
+    ) -> Result<Vec<String>, DeskError> {
+        let key = cursor_key(conversation);
+        for _ in 0..50 {
+            let known = read_cursor(self.store.get(Table::Deliveries, &key)?);
+            let messages = self.messages(conversation, known.unwrap_or(0))?;
+            let (texts, reached) = pick(&messages, known);
+            if known == Some(reached) {
+                return Ok(Vec::new());
+            }
+            let won = std::cell::Cell::new(false);
+            self.store.transaction(&|t| {
+                won.set(false);
+                if read_cursor(t.get(Table::Deliveries, &key)?) != known {
+                    return Ok(()); // another instance took these; read again
+                }
+                t.put(Table::Deliveries, &key, &reached.to_be_bytes())?;
+                won.set(true);
+                Ok(())
+            })?;
+            if won.get() {
+                return Ok(texts);
+            }
+        }
+        Err(DeskError::Invalid(format!(
+            "delivery of {conversation} kept changing"
+        )))
+    }
+
+    /// Whether this instance is the first to make announcement `what` (true once, ever,
+    /// across every instance on the store).
+    pub fn announce_once(&self, what: &str) -> Result<bool, DeskError> {
+        let key = format!("announced:{what}").into_bytes();
+        let first = std::cell::Cell::new(false);
+        self.store.transaction(&|t| {
+            first.set(t.get(Table::Deliveries, &key)?.is_none());
+            if first.get() {
+                t.put(Table::Deliveries, &key, &self.now().to_be_bytes())?;
+            }
+            Ok(())
+        })?;
+        Ok(first.get())
+    }
+}
