@@ -341,3 +341,90 @@ async fn kill_9_of_one_instance_loses_no_acknowledged_message() {
     }
     stop(b);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_instance_polls_telegram_and_another_takes_over_when_it_dies() {
+    use super::telegram_fake::{FakeTelegram, user};
+    const INVESTOR: i64 = 6001;
+    let db = TestDatabase::create();
+    let scratch = tempfile::tempdir().unwrap();
+    let corpus = tiny_corpus();
+    // One bot, two servers onto it, so the test sees which instance calls getUpdates.
+    let fake_a = FakeTelegram::start().await;
+    let fake_b = fake_a.sharing().await;
+    let start = |name: &str, fake: &FakeTelegram| {
+        start_server(
+            &scratch.path().join(name).join("data"),
+            &scratch.path().join(name).join("index"),
+            &corpus,
+            &[
+                ("XIAOER_STORE", db.url.as_str()),
+                ("TELOXIDE_TOKEN", "123456:TEST-TOKEN"),
+                ("TELOXIDE_API_URL", fake.url.as_str()),
+            ],
+        )
+    };
+    let (a, _) = start("a", &fake_a);
+    let (b, _) = start("b", &fake_b);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while fake_a.polls() + fake_b.polls() == 0 {
+        assert!(Instant::now() < deadline, "nobody polls Telegram");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Longer than an instance without the lease waits before asking again.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let (polls_a, polls_b) = (fake_a.polls(), fake_b.polls());
+    assert!(
+        (polls_a == 0) != (polls_b == 0),
+        "exactly one instance polls: A {polls_a}, B {polls_b}"
+    );
+    let (leader, follower, follower_fake) = if polls_a > 0 {
+        (a, b, &fake_b)
+    } else {
+        (b, a, &fake_a)
+    };
+
+    let answers = |needle: &'static str| {
+        let sent = fake_a.sent();
+        sent.iter()
+            .filter(|(m, v)| {
+                m == "sendmessage"
+                    && v["chat_id"].as_i64() == Some(INVESTOR)
+                    && v["text"].as_str().unwrap_or("").contains(needle)
+            })
+            .count()
+    };
+    let investor = user(6001, "Mei", "zh");
+    fake_a.message(
+        INVESTOR,
+        investor.clone(),
+        "人才公寓租金补贴怎么申请？",
+        None,
+    );
+    fake_a
+        .wait_for("the answer", 0, |m, v| {
+            m == "sendmessage" && v["text"].as_str().unwrap_or("").contains("测试答案A")
+        })
+        .await;
+
+    // The polling instance dies; the other takes the lease and polls.
+    stop(leader);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while follower_fake.polls() == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the other instance never took over"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    fake_a.message(INVESTOR, investor, "人才公寓租金补贴怎么计算？", None);
+    fake_a
+        .wait_for("the answer after failover", 0, |m, v| {
+            m == "sendmessage" && v["text"].as_str().unwrap_or("").contains("测试答案B")
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(answers("测试答案A"), 1, "the first question answered once");
+    assert_eq!(answers("测试答案B"), 1, "the second answered once");
+    stop(follower);
+}

@@ -18,6 +18,11 @@ pub(super) struct Fake {
     pub(super) rate_limit_next: u32,
     /// Chats whose user blocked the bot.
     pub(super) blocked: Vec<i64>,
+    /// getUpdates calls per fake server (its URL): which instance polls.
+    pub(super) polls: std::collections::HashMap<String, usize>,
+    /// The highest offset a getUpdates confirmed: as in Telegram, confirmed updates are
+    /// never served again, to any poller.
+    pub(super) confirmed: i64,
 }
 
 #[derive(Clone)]
@@ -52,7 +57,12 @@ pub(super) async fn api(
     let body = body.map(|Json(v)| v).unwrap_or(Value::Null);
     let method = method.to_ascii_lowercase();
     if method == "getupdates" {
-        let offset = body["offset"].as_i64().unwrap_or(0);
+        let offset = {
+            let mut s = fake.state.lock().unwrap();
+            *s.polls.entry(fake.url.clone()).or_default() += 1;
+            s.confirmed = s.confirmed.max(body["offset"].as_i64().unwrap_or(0));
+            s.confirmed
+        };
         let deadline = Instant::now() + Duration::from_millis(300);
         loop {
             let ready: Vec<Value> = fake
@@ -115,12 +125,25 @@ pub(super) async fn api(
 
 impl FakeTelegram {
     pub(super) async fn start() -> FakeTelegram {
+        FakeTelegram::serve(Arc::default()).await
+    }
+
+    /// A second server on the same state (the same bot): for a second instance, so the
+    /// test can tell which one polls.
+    pub(super) async fn sharing(&self) -> FakeTelegram {
+        FakeTelegram::serve(self.state.clone()).await
+    }
+
+    /// How many times instances polled through this server.
+    pub(super) fn polls(&self) -> usize {
+        let s = self.state.lock().unwrap();
+        s.polls.get(&self.url).copied().unwrap_or(0)
+    }
+
+    async fn serve(state: Arc<Mutex<Fake>>) -> FakeTelegram {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let fake = FakeTelegram {
-            state: Arc::default(),
-            url,
-        };
+        let fake = FakeTelegram { state, url };
         let app = Router::new()
             .route("/{token}/{method}", post(api))
             .with_state(fake.clone());
