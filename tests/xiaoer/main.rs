@@ -18,6 +18,7 @@ mod full_disk;
 mod properties;
 mod quality;
 mod reindex;
+mod store_contract;
 mod telegram;
 mod telegram_fake;
 mod web;
