@@ -44,6 +44,11 @@ enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// The conversation store itself.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
     /// Parse the corpus, build a new index generation and switch to it.
     Reindex,
     /// Answer one question ("-" reads one question per line from stdin).
@@ -122,6 +127,20 @@ enum StaffCommand {
     Rotate { name: String },
 }
 
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Copy every record into an empty store (e.g. sled to PostgreSQL), then check the
+    /// copy against the original. Stop `serve` first: a running desk holds the store.
+    Copy {
+        /// The store to copy: a sled data directory, or a postgres:// URL.
+        #[arg(long)]
+        from: String,
+        /// The empty store to copy into: a sled data directory, or a postgres:// URL.
+        #[arg(long)]
+        to: String,
+    },
+}
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum RoleArg {
     Commissioner,
@@ -184,6 +203,9 @@ fn main() -> Result<()> {
             };
             xiaoer::cli::staff::run(&config, &op)
         }
+        Command::Store {
+            command: StoreCommand::Copy { from, to },
+        } => cli::store_copy::run(&from, &to),
         Command::Reindex => cli::reindex(&config),
         Command::Ask { question, json } => {
             let engine = cli::open_engine(&config)?;

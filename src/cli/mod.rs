@@ -3,6 +3,7 @@
 
 pub mod serve;
 pub mod staff;
+pub mod store_copy;
 
 /// `println!` that ends the program quietly when stdout is closed (`xiaoer eval … | head`)
 /// instead of panicking.

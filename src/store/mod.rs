@@ -4,6 +4,7 @@
 //! tables in PostgreSQL so several `serve` instances share one desk. `open` picks one
 //! from the configured location.
 
+pub mod copy;
 mod migrations;
 mod pg_store;
 mod sled_store;

@@ -154,8 +154,11 @@ impl Store for SledStore {
         from: &[u8],
         limit: usize,
     ) -> Result<Vec<Record>, StoreError> {
+        // Start at the prefix when `from` sorts before it: the keys in between do not
+        // start with it and would end the scan before it began.
+        let start = from.max(prefix);
         self.trees[index(table)]
-            .range(from..)
+            .range(start..)
             .take_while(|r| {
                 r.as_ref()
                     .map(|(k, _)| k.starts_with(prefix))

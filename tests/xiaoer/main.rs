@@ -19,6 +19,8 @@ mod instances;
 mod properties;
 mod quality;
 mod reindex;
+mod store_contract;
+mod store_copy;
 mod telegram;
 mod telegram_fake;
 mod web;
