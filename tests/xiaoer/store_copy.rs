@@ -113,6 +113,8 @@ fn run_an_office(data: &Path, engine: Arc<xiaoer::engine::Engine>) -> Office {
         Some("msg-1"),
     )
     .unwrap();
+    // A delivery record, as a channel sender leaves one.
+    assert!(desk.announce_once("telegram-staff-group:2").unwrap());
     let alice = desk.authenticate(&alice_token).unwrap().unwrap();
     let console_cookie = desk.open_console_session(&alice).unwrap();
 
@@ -243,6 +245,10 @@ fn a_sled_desk_moves_to_postgres_with_nothing_lost() {
         )
         .unwrap();
     assert!(again.repeated, "a redelivery is still recognised");
+    assert!(
+        !desk.announce_once("telegram-staff-group:2").unwrap(),
+        "what was announced is not announced again"
+    );
     // Counters came along: a new ticket (and its audit line) continues after the old ones
     // instead of overwriting ticket 1 and audit record 1.
     let next = ask(&desk, "c4", "转人工").ticket_opened.unwrap();
