@@ -6,7 +6,8 @@
 //! `XIAOER_BENCH_POSTGRES` (or `XIAOER_TEST_POSTGRES`) names a PostgreSQL server the bench
 //! may create a database on, `LOAD_INSTANCES` (default 2) instances on one fresh database,
 //! each session's messages alternating between them as behind a balancer without sticky
-//! sessions. Env `LOAD_SESSIONS`, `LOAD_SECONDS` change the load.
+//! sessions. Env `LOAD_SESSIONS`, `LOAD_SECONDS` change the load; `LOAD_STORES=sled` or
+//! `=postgres` measures one.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -44,13 +45,24 @@ fn main() {
         .unwrap();
 
     let dir = tempfile::tempdir().unwrap();
-    let sled = Instance::start(&root, dir.path(), "sled", None);
-    let urls = [sled.url.clone()];
-    runtime.block_on(measure("sled, 1 instance", &urls, sessions, seconds, &questions));
-    drop(sled);
+    let only = std::env::var("LOAD_STORES").unwrap_or_else(|_| "sled,postgres".into());
+    if only.contains("sled") {
+        let sled = Instance::start(&root, dir.path(), "sled", None);
+        let urls = [sled.url.clone()];
+        runtime.block_on(measure(
+            "sled, 1 instance",
+            &urls,
+            sessions,
+            seconds,
+            &questions,
+        ));
+    }
+    if !only.contains("postgres") {
+        return;
+    }
 
-    let server = std::env::var("XIAOER_BENCH_POSTGRES")
-        .or_else(|_| std::env::var("XIAOER_TEST_POSTGRES"));
+    let server =
+        std::env::var("XIAOER_BENCH_POSTGRES").or_else(|_| std::env::var("XIAOER_TEST_POSTGRES"));
     let Ok(server) = server else {
         println!("load: no XIAOER_BENCH_POSTGRES: PostgreSQL not measured");
         return;
@@ -64,6 +76,10 @@ fn main() {
     let label = format!("PostgreSQL, {n} instances");
     runtime.block_on(measure(&label, &urls, sessions, seconds, &questions));
     drop(instances);
+    let (commits, rollbacks) = database.transactions(&runtime);
+    println!(
+        "load ({label}): PostgreSQL committed {commits} transactions, rolled back {rollbacks} (lost races, retried)"
+    );
     database.drop_on(&runtime);
 }
 
@@ -138,6 +154,24 @@ impl Database {
             name,
             url,
         }
+    }
+
+    /// Transactions committed and rolled back in the database so far.
+    fn transactions(&self, runtime: &tokio::runtime::Runtime) -> (i64, i64) {
+        runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&self.admin, tokio_postgres::NoTls)
+                .await
+                .expect("the PostgreSQL server");
+            tokio::spawn(connection);
+            let row = client
+                .query_one(
+                    "SELECT xact_commit, xact_rollback FROM pg_stat_database WHERE datname = $1",
+                    &[&self.name],
+                )
+                .await
+                .unwrap();
+            (row.get(0), row.get(1))
+        })
     }
 
     fn drop_on(self, runtime: &tokio::runtime::Runtime) {

@@ -6,15 +6,27 @@ use deadpool_postgres::Object;
 use super::StoreError;
 
 /// The migrations, in order; a version is never edited once released, only followed.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    "CREATE TABLE records (
-         tbl   text  NOT NULL,
-         key   bytea NOT NULL,
-         value bytea NOT NULL,
-         PRIMARY KEY (tbl, key)
-     )",
-)];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        "CREATE TABLE records (
+             tbl   text  NOT NULL,
+             key   bytea NOT NULL,
+             value bytea NOT NULL,
+             PRIMARY KEY (tbl, key)
+         )",
+    ),
+    // Values past 2 KB (a reply with its sources) were compressed with pglz, which under
+    // load cost PostgreSQL more than the rest of the write; lz4 is several times cheaper.
+    // A server built without lz4 keeps pglz.
+    (
+        2,
+        "DO $$ BEGIN
+             ALTER TABLE records ALTER COLUMN value SET COMPRESSION lz4;
+         EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN NULL;
+         END $$",
+    ),
+];
 
 /// The advisory-lock key migrations hold (any fixed number; "xiaoer" in ASCII).
 const MIGRATION_LOCK: i64 = 0x7869_616f_6572;

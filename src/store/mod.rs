@@ -6,7 +6,9 @@
 
 pub mod copy;
 mod migrations;
+mod pg_events;
 mod pg_store;
+mod pg_txn;
 mod sled_store;
 mod watched;
 
@@ -37,7 +39,7 @@ pub fn location(url: Option<&str>, data: &std::path::Path) -> String {
 pub type Record = (Vec<u8>, Vec<u8>);
 
 /// The tables the desk keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Table {
     Conversations,
     Messages,

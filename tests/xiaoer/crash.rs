@@ -34,6 +34,12 @@ pub fn start_server(
     for (k, v) in extra_env {
         cmd.env(k, v);
     }
+    spawn_server(&mut cmd)
+}
+
+/// Spawns `cmd` (a `serve` with `--addr 127.0.0.1:0` and piped stdout) and waits for the
+/// line that says where it serves.
+pub fn spawn_server(cmd: &mut std::process::Command) -> (Child, String) {
     let mut child = cmd.spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let mut line = String::new();

@@ -4,12 +4,12 @@
 //! of one under load loses no acknowledged message while the other keeps serving.
 
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::crash::start_server;
-use super::{TestDatabase, copy_dir, tiny_corpus, xiaoer};
+use super::crash::spawn_server;
+use super::{KillOnDrop, TestDatabase, copy_dir, tiny_corpus, xiaoer};
 
 /// `xiaoer staff add` on the shared store; the account's token.
 fn add_staff(store: &str, corpus: &Path, scratch: &Path, name: &str, role: &str) -> String {
@@ -31,14 +31,34 @@ fn add_staff(store: &str, corpus: &Path, scratch: &Path, name: &str, role: &str)
     stdout.lines().last().unwrap().trim().to_string()
 }
 
-/// An instance: its own data and index directories, the shared store.
-fn start_instance(store: &str, corpus: &Path, scratch: &Path, name: &str) -> (Child, String) {
-    start_server(
-        &scratch.join(name).join("data"),
-        &scratch.join(name).join("index"),
-        corpus,
-        &[("XIAOER_STORE", store)],
-    )
+/// An instance: its own data and index directories, the shared store, and `env`.
+fn start_instance(
+    store: &str,
+    corpus: &Path,
+    scratch: &Path,
+    name: &str,
+    env: &[(&str, &str)],
+) -> (KillOnDrop, String) {
+    let dir = scratch.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    // Rate limits are kept by each instance in memory; when one instance dies the other
+    // takes all of a session's messages, so the tests lift the per-session limit.
+    let config = dir.join("xiaoer.toml");
+    std::fs::write(&config, "[web]\nsession_messages_per_minute = 100000\n").unwrap();
+    let mut cmd = xiaoer();
+    cmd.args(["--config", config.to_str().unwrap()])
+        .args(["--data", dir.join("data").to_str().unwrap()])
+        .args(["--index", dir.join("index").to_str().unwrap()])
+        .args(["--corpus", corpus.to_str().unwrap()])
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env("XIAOER_STORE", store)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let (child, url) = spawn_server(&mut cmd);
+    (KillOnDrop(child), url)
 }
 
 fn investor() -> reqwest::Client {
@@ -112,9 +132,9 @@ async fn next_event(stream: &mut reqwest::Response, within: Duration) -> Option<
     None
 }
 
-fn stop(mut child: Child) {
-    let _ = child.kill();
-    let _ = child.wait();
+/// kill -9.
+fn stop(instance: KillOnDrop) {
+    drop(instance)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -126,8 +146,8 @@ async fn two_instances_on_one_database_are_one_desk() {
     let alice = add_staff(&db.url, &corpus, scratch.path(), "alice", "commissioner");
     let bob = add_staff(&db.url, &corpus, scratch.path(), "bob", "commissioner");
     let root = add_staff(&db.url, &corpus, scratch.path(), "root", "admin");
-    let (a, url_a) = start_instance(&db.url, &corpus, scratch.path(), "a");
-    let (b, url_b) = start_instance(&db.url, &corpus, scratch.path(), "b");
+    let (a, url_a) = start_instance(&db.url, &corpus, scratch.path(), "a", &[]);
+    let (b, url_b) = start_instance(&db.url, &corpus, scratch.path(), "b", &[]);
 
     // The investor's messages alternate between the instances: one conversation.
     let client = investor();
@@ -267,8 +287,8 @@ async fn kill_9_of_one_instance_loses_no_acknowledged_message() {
     let db = TestDatabase::create();
     let scratch = tempfile::tempdir().unwrap();
     let corpus = tiny_corpus();
-    let (a, url_a) = start_instance(&db.url, &corpus, scratch.path(), "a");
-    let (b, url_b) = start_instance(&db.url, &corpus, scratch.path(), "b");
+    let (a, url_a) = start_instance(&db.url, &corpus, scratch.path(), "a", &[]);
+    let (b, url_b) = start_instance(&db.url, &corpus, scratch.path(), "b", &[]);
     let acked: Arc<Mutex<Vec<(usize, String)>>> = Arc::default();
     let stop_flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let clients: Vec<reqwest::Client> = (0..6).map(|_| investor()).collect();
@@ -353,16 +373,11 @@ async fn one_instance_polls_telegram_and_another_takes_over_when_it_dies() {
     let fake_a = FakeTelegram::start().await;
     let fake_b = fake_a.sharing().await;
     let start = |name: &str, fake: &FakeTelegram| {
-        start_server(
-            &scratch.path().join(name).join("data"),
-            &scratch.path().join(name).join("index"),
-            &corpus,
-            &[
-                ("XIAOER_STORE", db.url.as_str()),
-                ("TELOXIDE_TOKEN", "123456:TEST-TOKEN"),
-                ("TELOXIDE_API_URL", fake.url.as_str()),
-            ],
-        )
+        let env = [
+            ("TELOXIDE_TOKEN", "123456:TEST-TOKEN"),
+            ("TELOXIDE_API_URL", fake.url.as_str()),
+        ];
+        start_instance(&db.url, &corpus, scratch.path(), name, &env)
     };
     let (a, _) = start("a", &fake_a);
     let (b, _) = start("b", &fake_b);

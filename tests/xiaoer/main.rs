@@ -93,6 +93,17 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// A child process killed (SIGKILL) and reaped when dropped, so a failing test leaves no
+/// server running.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 pub fn xiaoer() -> Command {
     Command::new(env!("CARGO_BIN_EXE_xiaoer"))
 }
