@@ -560,6 +560,42 @@ fn postgres_two_instances_claim_atomically_and_time_out_once() {
     );
 }
 
+#[test]
+fn postgres_each_reply_goes_out_once_whichever_instance_sends() {
+    let database = TestDatabase::create();
+    let (_dir, desks, _now) = two_desks(&database, always_open());
+    let ticket = desks[0]
+        .investor_message("wechat", "openid-9", "转人工", &InvestorInfo::default())
+        .unwrap()
+        .ticket_opened
+        .unwrap();
+    desks[1].claim(ticket, "alice").unwrap();
+    // Every sender hears every event; both race to send what followed.
+    let pick = xiaoer::channels::to_investor;
+    for round in 0..5 {
+        desks[round % 2]
+            .reply(ticket, "alice", &format!("专员回复 {round}"))
+            .unwrap();
+        let sent = race(&desks, move |desk, _| {
+            desk.take_outbound("wechat:openid-9", pick).unwrap()
+        });
+        let all: Vec<&String> = sent.iter().flatten().collect();
+        assert_eq!(all.len(), 1, "round {round}: {sent:?}");
+        assert!(all[0].contains(&format!("专员回复 {round}")), "{all:?}");
+    }
+    // The replies already went; nothing is sent twice.
+    let again = race(&desks, move |desk, _| {
+        desk.take_outbound("wechat:openid-9", pick).unwrap()
+    });
+    assert!(again.iter().all(Vec::is_empty), "{again:?}");
+    // A ticket is announced by one instance only.
+    let firsts = race(&desks, move |desk, _| {
+        desk.announce_once(&format!("telegram-staff-group:{ticket}"))
+            .unwrap()
+    });
+    assert_eq!(firsts.iter().filter(|f| **f).count(), 1, "{firsts:?}");
+}
+
 // ---- what the desk builds on the store ----
 
 fn ask(desk: &Desk, chat: &str, text: &str) -> xiaoer::desk::Inbound {
