@@ -1,5 +1,6 @@
-//! Delivery records: what of a conversation has gone out to the investor's channel, and
-//! which announcements (a new ticket in the staff group) were made. Every instance hears
+//! Delivery records: what of a conversation has gone out to the investor's channel, which
+//! announcements (a new ticket in the staff group) were made, and which channel thread (a
+//! forum topic) belongs to which ticket. Every instance hears
 //! every desk event; the record, taken in a transaction, makes exactly one of them send.
 
 use super::*;
@@ -63,5 +64,25 @@ impl Desk {
             Ok(())
         })?;
         Ok(first.get())
+    }
+
+    /// Remembers that `thread` of `channel` (a Telegram forum topic) belongs to `ticket`,
+    /// in the store: whichever instance polls next reads the commissioners' messages there.
+    pub fn remember_thread(
+        &self,
+        channel: &str,
+        thread: i64,
+        ticket: u64,
+    ) -> Result<(), DeskError> {
+        let key = format!("thread:{channel}:{thread}").into_bytes();
+        self.store
+            .transaction(&|t| t.put(Table::Deliveries, &key, &ticket.to_be_bytes()))?;
+        Ok(())
+    }
+
+    /// The ticket `thread` of `channel` belongs to, if one was remembered.
+    pub fn thread_ticket(&self, channel: &str, thread: i64) -> Result<Option<u64>, DeskError> {
+        let key = format!("thread:{channel}:{thread}").into_bytes();
+        Ok(read_cursor(self.store.get(Table::Deliveries, &key)?))
     }
 }

@@ -10,7 +10,6 @@ mod send;
 mod staff;
 pub mod text;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,8 +36,6 @@ pub const CHANNEL: &str = "telegram";
 pub struct TgContext {
     pub desk: Arc<Desk>,
     pub config: TelegramConfig,
-    /// Forum topic (thread root message id) → ticket, for forum staff groups.
-    topics: std::sync::Mutex<HashMap<i32, u64>>,
 }
 
 /// The bot for `config`, pointed at its Bot API base URL when one is set.
@@ -57,11 +54,7 @@ pub fn bot(config: &TelegramConfig) -> Result<Bot> {
 /// holding the store's `telegram-polling` lease, since the Bot API serves getUpdates to
 /// one caller only.
 pub async fn run(bot: Bot, desk: Arc<Desk>, config: TelegramConfig) -> Result<()> {
-    let ctx = Arc::new(TgContext {
-        desk,
-        config,
-        topics: Default::default(),
-    });
+    let ctx = Arc::new(TgContext { desk, config });
     if ctx.config.mode == "webhook" {
         tokio::spawn(outbound(bot.clone(), ctx.clone()));
         return run_webhook(bot, ctx).await;

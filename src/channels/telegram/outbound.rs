@@ -3,7 +3,7 @@
 
 use super::*;
 
-/// Opens a forum topic for a ticket and remembers which ticket it belongs to.
+/// Opens a forum topic for a ticket and records which ticket it belongs to.
 pub(super) async fn open_topic(
     bot: &Bot,
     ctx: &Arc<TgContext>,
@@ -16,10 +16,13 @@ pub(super) async fn open_topic(
         .collect();
     match with_retry(|| bot.create_forum_topic(ChatId(group), name.clone()).send()).await {
         Ok(topic) => {
-            ctx.topics
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(topic.thread_id.0.0, t.id);
+            // In the store, not in memory: after a failover another instance polls.
+            let (desk, thread, ticket) = (ctx.desk.clone(), topic.thread_id.0.0, t.id);
+            let remembered =
+                blocking(move || desk.remember_thread(CHANNEL, i64::from(thread), ticket)).await;
+            if !matches!(remembered, Ok(Ok(()))) {
+                tracing::warn!(ticket, "could not record the ticket's forum topic");
+            }
             Some(topic.thread_id)
         }
         Err(e) => {

@@ -57,13 +57,15 @@ pub(super) async fn staff_message(
     };
     let who = staff_name(user);
     // Which ticket: the brief this message replies to, or the forum topic it is in.
-    let topic_ticket = msg.thread_id.and_then(|t| {
-        ctx.topics
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&t.0.0)
-            .copied()
-    });
+    let topic_ticket = match msg.thread_id {
+        Some(t) => {
+            let (desk, thread) = (ctx.desk.clone(), i64::from(t.0.0));
+            blocking(move || desk.thread_ticket(CHANNEL, thread))
+                .await?
+                .unwrap_or(None)
+        }
+        None => None,
+    };
     let replied_ticket = msg
         .reply_to_message()
         .and_then(|m| {
