@@ -9,7 +9,7 @@ use deadpool_postgres::Pool;
 use tokio::sync::mpsc;
 use tokio_postgres::NoTls;
 
-use super::pg_txn::backend;
+use super::pg_txn::{backend, driver};
 use super::{Lease, StoreError};
 
 /// The channel instances notify each other on.
@@ -78,15 +78,15 @@ pub(super) fn publish(handle: &tokio::runtime::Handle, pool: &Pool, instance: &s
     let (pool, payload) = (pool.clone(), format!("{instance}:{message}"));
     handle.spawn(async move {
         let sent = async {
-            let client = pool.get().await.map_err(backend)?;
+            let client = pool.get().await.map_err(driver)?;
             let notify = client
                 .prepare_cached("SELECT pg_notify($1, $2)")
                 .await
-                .map_err(backend)?;
+                .map_err(driver)?;
             client
                 .execute(&notify, &[&CHANNEL, &payload])
                 .await
-                .map_err(backend)
+                .map_err(driver)
         };
         if let Err(e) = sent.await {
             tracing::warn!(error = %e, "desk event not sent to other instances");
@@ -106,11 +106,11 @@ pub(super) fn try_lead(
     let (tx, rx) = std_mpsc::sync_channel(1);
     let task = handle.spawn(async move {
         let attempt = async {
-            let client = deadpool_postgres::Object::take(pool.get().await.map_err(backend)?);
+            let client = deadpool_postgres::Object::take(pool.get().await.map_err(driver)?);
             let row = client
                 .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
                 .await
-                .map_err(backend)?;
+                .map_err(driver)?;
             Ok::<_, StoreError>(row.get::<_, bool>(0).then_some(client))
         };
         let client = match attempt.await {

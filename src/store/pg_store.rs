@@ -17,7 +17,7 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
-use super::pg_txn::backend;
+use super::pg_txn::{backend, driver};
 use super::{Lease, Record, Store, StoreError, Table, Txn};
 use super::{migrations, pg_events, pg_txn};
 
@@ -37,9 +37,11 @@ pub struct PgStore {
     instance: String,
 }
 
-/// The URL with its password replaced, for logs and messages.
+/// The URL with its password replaced, for logs and messages: in the user info
+/// (`user:PASSWORD@`) and as a parameter (`?password=…`, or `password=…` in the key=value
+/// form tokio-postgres also reads).
 pub fn redacted_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let url = match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &url[scheme + 3..at];
             match userinfo.split_once(':') {
@@ -48,7 +50,20 @@ pub fn redacted_url(url: &str) -> String {
             }
         }
         _ => url.to_string(),
+    };
+    let mut out = String::with_capacity(url.len());
+    let mut rest = url.as_str();
+    while let Some(i) = rest.find("password=") {
+        let value = i + "password=".len();
+        out.push_str(&rest[..value]);
+        out.push_str("***");
+        let end = rest[value..]
+            .find(['&', ' '])
+            .map_or(rest.len(), |e| value + e);
+        rest = &rest[end..];
     }
+    out.push_str(rest);
+    out
 }
 
 /// The smallest byte string greater than every key starting with `prefix`, or none when
@@ -78,7 +93,7 @@ impl PgStore {
             .thread_name("xiaoer-pg")
             .enable_all()
             .build()
-            .map_err(backend)?;
+            .map_err(driver)?;
         let manager = Manager::from_config(
             config.clone(),
             NoTls,
@@ -92,7 +107,7 @@ impl PgStore {
             .create_timeout(Some(Duration::from_secs(10)))
             .wait_timeout(Some(Duration::from_secs(30)))
             .build()
-            .map_err(backend)?;
+            .map_err(driver)?;
         let store = PgStore {
             handle: runtime.handle().clone(),
             runtime: Some(runtime),
@@ -102,7 +117,7 @@ impl PgStore {
         };
         let pool = store.pool.clone();
         store.run(async move {
-            let mut client = pool.get().await.map_err(backend)?;
+            let mut client = pool.get().await.map_err(driver)?;
             migrations::apply(&mut client).await
         })?;
         Ok(Arc::new(store))
@@ -149,7 +164,7 @@ async fn scan(
     from: &[u8],
     limit: i64,
 ) -> Result<Vec<Record>, StoreError> {
-    let client = pool.get().await.map_err(backend)?;
+    let client = pool.get().await.map_err(driver)?;
     let from = if from > prefix { from } else { prefix };
     let rows = match prefix_end(prefix) {
         Some(end) => {
@@ -159,7 +174,7 @@ async fn scan(
                      ORDER BY key LIMIT $4",
                 )
                 .await
-                .map_err(backend)?;
+                .map_err(driver)?;
             client
                 .query(&scan, &[&table.name(), &from, &end, &limit])
                 .await
@@ -171,11 +186,11 @@ async fn scan(
                      ORDER BY key LIMIT $3",
                 )
                 .await
-                .map_err(backend)?;
+                .map_err(driver)?;
             client.query(&scan, &[&table.name(), &from, &limit]).await
         }
     }
-    .map_err(backend)?;
+    .map_err(driver)?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
@@ -227,15 +242,15 @@ impl Store for PgStore {
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         let (pool, key) = (self.pool.clone(), key.to_vec());
         self.run(async move {
-            let client = pool.get().await.map_err(backend)?;
+            let client = pool.get().await.map_err(driver)?;
             let get = client
                 .prepare_cached("SELECT value FROM records WHERE tbl = $1 AND key = $2")
                 .await
-                .map_err(backend)?;
+                .map_err(driver)?;
             let row = client
                 .query_opt(&get, &[&table.name(), &key])
                 .await
-                .map_err(backend)?;
+                .map_err(driver)?;
             Ok(row.map(|r| r.get(0)))
         })
     }
@@ -279,6 +294,14 @@ mod tests {
         assert_eq!(
             redacted_url("postgres://db.local/desk"),
             "postgres://db.local/desk"
+        );
+        assert_eq!(
+            redacted_url("postgres://db.local/desk?user=x&password=s3cret&sslmode=disable"),
+            "postgres://db.local/desk?user=x&password=***&sslmode=disable"
+        );
+        assert_eq!(
+            redacted_url("host=db.local password=s3cret dbname=desk"),
+            "host=db.local password=*** dbname=desk"
         );
     }
 }

@@ -30,6 +30,22 @@ pub(super) fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(format!("postgres: {e}"))
 }
 
+/// A driver or pool error with its causes: tokio-postgres says only "error connecting to
+/// server" and keeps the reason (refused, bad password) in its source.
+pub(super) fn driver(e: impl std::error::Error) -> StoreError {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !message.contains(&cause_text) {
+            message.push_str(": ");
+            message.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    backend(message)
+}
+
 /// Whether PostgreSQL aborted the transaction only because of another one (a deadlock
 /// between two lock orders): the closure may run again.
 fn is_conflict(e: &tokio_postgres::Error) -> bool {
@@ -115,14 +131,14 @@ pub(super) fn try_transaction(
         let client = match pool.get().await {
             Ok(c) => c,
             Err(e) => {
-                let _ = started_tx.send(Err(backend(e)));
+                let _ = started_tx.send(Err(driver(e)));
                 return;
             }
         };
         let statements = match Statements::prepare(&client).await {
             Ok(s) => s,
             Err(e) => {
-                let _ = started_tx.send(Err(backend(e)));
+                let _ = started_tx.send(Err(driver(e)));
                 return;
             }
         };
@@ -302,7 +318,7 @@ impl PgTxn {
                 if is_conflict(&e) {
                     self.conflict.set(true);
                 }
-                Err(backend(e))
+                Err(driver(e))
             }
         }
     }
