@@ -14,6 +14,29 @@ pub struct SledStore {
     db: Db,
     trees: Vec<Tree>,
     flusher: Mutex<mpsc::Sender<mpsc::Sender<Result<(), String>>>>,
+    /// The group-commit thread, joined on drop: it holds a handle on the database, and
+    /// sled's lock on the directory lasts until every handle is gone.
+    flush_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Drop for SledStore {
+    fn drop(&mut self) {
+        let _ = self.db.flush();
+        // Closing the channel ends the thread's loop; then it lets go of the database.
+        let (closed, _) = mpsc::channel();
+        drop(std::mem::replace(
+            self.flusher.get_mut().unwrap_or_else(|e| e.into_inner()),
+            closed,
+        ));
+        if let Some(thread) = self
+            .flush_thread
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            let _ = thread.join();
+        }
+    }
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -38,7 +61,7 @@ impl SledStore {
             .collect::<Result<Vec<_>, _>>()?;
         let (tx, rx) = mpsc::channel::<mpsc::Sender<Result<(), String>>>();
         let flush_db = db.clone();
-        std::thread::Builder::new()
+        let flush_thread = std::thread::Builder::new()
             .name("xiaoer-flush".into())
             .spawn(move || {
                 // Group commit: wait for one request, take every other one queued behind
@@ -57,6 +80,7 @@ impl SledStore {
             db,
             trees,
             flusher: Mutex::new(tx),
+            flush_thread: Mutex::new(Some(flush_thread)),
         }))
     }
 }
@@ -170,15 +194,23 @@ impl Store for SledStore {
     }
 }
 
-impl Drop for SledStore {
-    fn drop(&mut self) {
-        let _ = self.db.flush();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dropping_the_store_lets_go_of_the_directory_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        for _ in 0..3 {
+            let store = SledStore::open(dir.path()).unwrap();
+            store.transaction(&|t| t.next_id("n").map(|_| ())).unwrap();
+            store.durable().unwrap();
+            drop(store);
+            // What `store copy` and `staff` do next: open it in another handle at once.
+            let file = std::fs::File::open(dir.path().join("db")).unwrap();
+            assert!(file.try_lock().is_ok(), "sled's lock outlived the store");
+        }
+    }
 
     #[test]
     fn transactions_are_atomic_and_counters_count() {
