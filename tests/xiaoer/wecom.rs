@@ -1,7 +1,7 @@
 //! WeCom for commissioners, in-process through `oneshot` like the WeChat tests, against a
 //! fake WeCom API on 127.0.0.1: the URL check with its sealed `echostr`, signatures, a web
 //! hand-off reaching the routed commissioner as a card, claiming, replying to the web
-//! investor and closing from WeCom, strangers refused, an expired token fetched again, and
+//! investor, reading their answer and closing from WeCom, strangers refused, an expired token fetched again, and
 //! the per-person limit queueing messages instead of dropping them.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -411,6 +411,35 @@ async fn a_web_hand_off_is_claimed_answered_and_closed_from_wecom() {
     assert!(
         texts.contains(&"您好，我是招商护商专员，厂房问题我来跟进。"),
         "{texts:?}"
+    );
+
+    // The investor answers in the web chat: alice reads it in WeCom.
+    let r = say(
+        &s.web,
+        Some(cookie.as_str()),
+        "好的，厂房面积大约两千平方米",
+    )
+    .await;
+    assert_eq!(r.json["state"], "staff");
+    let follow = text_to(&s.fake, "alice.w", "两千平方米").await;
+    assert_eq!(
+        follow,
+        format!("工单 #{id} 投资者：好的，厂房面积大约两千平方米")
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let forwards = sent_to(&s.fake, "alice.w")
+        .iter()
+        .filter(|b| {
+            b["text"]["content"]
+                .as_str()
+                .is_some_and(|t| t.contains("投资者："))
+        })
+        .count();
+    assert_eq!(forwards, 1, "only what came after the claim, once");
+    assert!(
+        sent_to(&s.fake, "bob.w")
+            .iter()
+            .all(|b| !b.to_string().contains("两千平方米"))
     );
 
     write(&s, "alice.w", 103, &format!("关闭 {id}")).await;

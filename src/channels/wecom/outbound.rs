@@ -1,13 +1,15 @@
 //! Desk events to WeCom: each new ticket (from any channel) as a card to the commissioners
-//! it was routed to, or to every commissioner with a WeCom account when it went to all.
+//! it was routed to, or to every commissioner with a WeCom account when it went to all; and
+//! what an investor writes after a commissioner on WeCom claimed their ticket, to them.
 
 use std::sync::Arc;
 
 use tokio::sync::broadcast::error::RecvError;
 
-use super::api::{Card, Outgoing};
+use super::api::{Card, MAX_TEXT_BYTES, Outgoing};
 use super::mailer::Mailer;
-use crate::desk::{Desk, DeskError, Role, StaffAccount, Ticket};
+use crate::channels::wechat::api::split_bytes;
+use crate::desk::{Author, Desk, DeskError, Owner, Role, StaffAccount, Ticket, TicketState};
 
 /// WeCom's limits on a card: title 128 bytes, description 512.
 const MAX_TITLE_BYTES: usize = 128;
@@ -26,6 +28,20 @@ pub async fn outbound(desk: Arc<Desk>, mailer: Arc<Mailer>, console_url: Option<
             }
             Err(RecvError::Closed) => return,
         };
+        if event.kind == "message" {
+            let (d, conv) = (desk.clone(), event.conversation.clone());
+            match tokio::task::spawn_blocking(move || follow_ups(&d, &conv)).await {
+                Ok(Ok(Some((user, texts)))) => {
+                    for text in texts {
+                        mailer.send(&user, Outgoing::text(&text));
+                    }
+                }
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "wecom follow-up not forwarded"),
+                Err(e) => tracing::warn!(error = %e, "wecom follow-up task failed"),
+            }
+            continue;
+        }
         let (true, Some(id)) = (event.kind == "ticket_opened", event.ticket) else {
             continue;
         };
@@ -60,6 +76,50 @@ pub async fn outbound(desk: Arc<Desk>, mailer: Arc<Mailer>, console_url: Option<
             Err(e) => tracing::warn!(error = %e, "wecom ticket notice task failed"),
         }
     }
+}
+
+/// What the investor wrote since the last forward, for the commissioner who claimed their
+/// ticket when that commissioner is on WeCom: without it a commissioner working from WeCom
+/// would never see the answer to their reply. Only messages since the claim (the card
+/// carried the question); its own delivery record makes one instance forward each.
+fn follow_ups(desk: &Desk, conversation: &str) -> Result<Option<(String, Vec<String>)>, DeskError> {
+    let Some(conv) = desk.conversation(conversation)? else {
+        return Ok(None);
+    };
+    let Owner::Staff {
+        ticket,
+        commissioner,
+    } = conv.owner
+    else {
+        return Ok(None);
+    };
+    let Some(user) = desk
+        .staff_accounts()?
+        .into_iter()
+        .find(|a| a.name == commissioner && !a.disabled)
+        .and_then(|a| a.wecom_user)
+    else {
+        return Ok(None);
+    };
+    let TicketState::Claimed { at: since, .. } = desk.ticket(ticket)?.state else {
+        return Ok(None);
+    };
+    let texts = desk.take_outbound_for("wecom", conversation, |messages, known| {
+        let after = known.unwrap_or(0);
+        let texts = messages
+            .iter()
+            .filter(|m| m.seq > after && m.at >= since && m.author == Author::Investor)
+            .flat_map(|m| {
+                split_bytes(
+                    &format!("工单 #{ticket} 投资者：{}", m.text),
+                    MAX_TEXT_BYTES,
+                )
+            })
+            .collect();
+        let reached = messages.last().map_or(after, |m| m.seq.max(after));
+        (texts, reached)
+    })?;
+    Ok(Some((user, texts)))
 }
 
 /// The WeCom users to tell of `ticket`: its `routed_to` commissioners', or every active
