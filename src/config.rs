@@ -42,6 +42,8 @@ pub struct Config {
     pub telegram: crate::channels::telegram::TelegramConfig,
     /// The WeChat service account (off without a token and AppID).
     pub wechat: crate::channels::wechat::WechatConfig,
+    /// WeCom for commissioners (off until its CorpID, AgentId, secret, token and key are set).
+    pub wecom: crate::channels::wecom::WecomConfig,
 }
 
 /// `[store]`: a PostgreSQL URL puts the desk in that database, shared by every `serve`
@@ -122,6 +124,7 @@ impl Default for Config {
             web: WebConfig::default(),
             telegram: Default::default(),
             wechat: Default::default(),
+            wecom: Default::default(),
             search: None,
         }
     }
@@ -174,6 +177,7 @@ impl Config {
         }
         self.telegram.apply_env(&var);
         self.wechat.apply_env(&var);
+        self.wecom.apply_env(&var);
     }
 }
 

@@ -113,6 +113,16 @@ enum StaffCommand {
         /// Also set a console password, read as one line from standard input.
         #[arg(long)]
         password_stdin: bool,
+        /// The commissioner's WeCom UserID: new tickets reach them in WeCom and they can
+        /// answer from there.
+        #[arg(long, value_name = "USERID")]
+        wecom: Option<String>,
+    },
+    /// Tie an account to a WeCom UserID, or, without one, untie it.
+    Wecom {
+        name: String,
+        #[arg(value_name = "USERID")]
+        user: Option<String>,
     },
     /// Set or replace a member of staff's console password, read as one line from
     /// standard input (10 to 256 characters).
@@ -182,6 +192,7 @@ fn main() -> Result<()> {
                     regions,
                     industries,
                     password_stdin,
+                    wecom,
                 } => StaffOp::Add {
                     name,
                     role: match role {
@@ -191,7 +202,9 @@ fn main() -> Result<()> {
                     regions,
                     industries,
                     password: password_stdin.then(read_password).transpose()?,
+                    wecom,
                 },
+                StaffCommand::Wecom { name, user } => StaffOp::Wecom { name, user },
                 StaffCommand::Password { name } => StaffOp::Password {
                     name,
                     password: read_password()?,

@@ -4,6 +4,7 @@
 pub mod telegram;
 pub mod web;
 pub mod wechat;
+pub mod wecom;
 
 use crate::desk::{Author, Message};
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::channels::{telegram, web, wechat};
+use crate::channels::{telegram, web, wechat, wecom};
 use crate::config::Config;
 use crate::desk::Desk;
 use crate::store;
@@ -108,6 +108,30 @@ async fn run(config: Config) -> Result<()> {
             "[wechat] has no secret: commissioners' replies cannot reach WeChat investors"
         );
     }
+    // WeCom: new tickets to commissioners, and their commands back.
+    let c = &config.wecom;
+    let wecom = if c.enabled() {
+        let api = Arc::new(wecom::api::Api::new(
+            c.api_base.as_deref().unwrap_or(wecom::DEFAULT_API_BASE),
+            c.corp_id.as_deref().unwrap_or(""),
+            c.secret.as_deref().unwrap_or(""),
+            c.agent_id.unwrap_or_default(),
+        ));
+        let mailer = wecom::mailer::Mailer::new(api);
+        let state =
+            wecom::WecomState::new(desk.clone(), c, mailer.clone()).context("[wecom] settings")?;
+        tokio::spawn(wecom::outbound::outbound(
+            desk.clone(),
+            mailer,
+            c.console_url.clone(),
+        ));
+        if c.console_url.is_none() {
+            tracing::info!("[wecom] has no console_url: tickets go to WeCom as text, not cards");
+        }
+        state
+    } else {
+        None
+    };
     let state = web::WebState::new(desk, config.web.clone(), config.corpus.clone());
     let mut app = web::app(state);
     match wechat {
@@ -117,6 +141,19 @@ async fn run(config: Config) -> Result<()> {
         }
         None => tracing::info!(
             "WeChat is off (no token and AppID: set [wechat] token and app_id, or XIAOER_WECHAT_TOKEN and XIAOER_WECHAT_APP_ID)"
+        ),
+    }
+    match wecom {
+        Some(w) => {
+            app = app.merge(wecom::router(Arc::new(w)));
+            tracing::info!("WeCom callback at /wecom; new tickets go to commissioners' WeCom");
+        }
+        None if c.started() => tracing::warn!(
+            missing = ?c.missing(),
+            "WeCom is off: [wecom] is incomplete (secrets may come from XIAOER_WECOM_SECRET, XIAOER_WECOM_TOKEN, XIAOER_WECOM_ENCODING_AES_KEY)"
+        ),
+        None => tracing::info!(
+            "WeCom is off (set [wecom] corp_id, agent_id, secret, token and encoding_aes_key)"
         ),
     }
     match web::raise_descriptor_limit() {

@@ -25,6 +25,14 @@ pub enum StaffOp {
         regions: Vec<String>,
         industries: Vec<String>,
         password: Option<String>,
+        /// The WeCom UserID to tie the account to (older clients send none).
+        #[serde(default)]
+        wecom: Option<String>,
+    },
+    /// Ties an account to a WeCom UserID, or unties it (`user` none).
+    Wecom {
+        name: String,
+        user: Option<String>,
     },
     Password {
         name: String,
@@ -90,12 +98,30 @@ pub fn execute(desk: &Desk, op: &StaffOp, by: &str) -> Result<String> {
             regions,
             industries,
             password,
+            wecom,
         } => {
+            // Checked first, so a bad UserID does not leave the account half made.
+            if let Some(u) = wecom {
+                crate::desk::check_wecom_user(u.trim())?;
+                if let Some(other) = desk.staff_by_wecom_user(u)? {
+                    bail!("WeCom user {u} already belongs to {}", other.name);
+                }
+            }
             let token = desk.add_staff(name, *role, regions, industries)?;
             if let Some(p) = password {
                 desk.set_password(name, p)?;
             }
+            if let Some(u) = wecom {
+                desk.set_wecom_user(by, name, Some(u))?;
+            }
             format!("added {name} ({role:?}); the token is shown once, keep it safe:\n{token}\n")
+        }
+        StaffOp::Wecom { name, user } => {
+            desk.set_wecom_user(by, name, user.as_deref())?;
+            match user {
+                Some(u) => format!("{name} is WeCom user {}\n", u.trim()),
+                None => format!("{name} is no longer tied to WeCom\n"),
+            }
         }
         StaffOp::Password { name, password } => {
             desk.set_password(name, password)?;
@@ -106,7 +132,7 @@ pub fn execute(desk: &Desk, op: &StaffOp, by: &str) -> Result<String> {
             .into_iter()
             .map(|a| {
                 format!(
-                    "{}\t{:?}\t{}\t{}\n",
+                    "{}\t{:?}\t{}\t{}{}\n",
                     a.name,
                     a.role,
                     if a.disabled { "disabled" } else { "active" },
@@ -114,7 +140,10 @@ pub fn execute(desk: &Desk, op: &StaffOp, by: &str) -> Result<String> {
                         "password"
                     } else {
                         "token only"
-                    }
+                    },
+                    a.wecom_user
+                        .map(|u| format!("\twecom:{u}"))
+                        .unwrap_or_default()
                 )
             })
             .collect(),
@@ -213,6 +242,7 @@ pub async fn serve_socket(desk: Arc<Desk>, listener: tokio::net::UnixListener) {
 fn op_name(op: &StaffOp) -> &'static str {
     match op {
         StaffOp::Add { .. } => "add",
+        StaffOp::Wecom { .. } => "wecom",
         StaffOp::Password { .. } => "password",
         StaffOp::List => "list",
         StaffOp::Disable { .. } => "disable",

@@ -34,6 +34,7 @@ impl Desk {
             regions: regions.to_vec(),
             industries: industries.to_vec(),
             created_at: self.now(),
+            wecom_user: None,
         };
         let exists = std::cell::Cell::new(false);
         let now = self.now();
@@ -70,6 +71,45 @@ impl Desk {
             self.end_console_sessions_of(name)?;
         }
         Ok(())
+    }
+
+    /// Ties `name` to the WeCom UserID `user` (or unties it with `None`). A UserID belongs
+    /// to one account at most: it decides who acts when that user writes to the app.
+    pub fn set_wecom_user(
+        &self,
+        by: &str,
+        name: &str,
+        user: Option<&str>,
+    ) -> Result<(), DeskError> {
+        let user = user.map(str::trim);
+        if let Some(u) = user {
+            check_wecom_user(u)?;
+            if let Some(other) = self.staff_by_wecom_user(u)?
+                && other.name != name
+            {
+                return Err(DeskError::Invalid(format!(
+                    "WeCom user {u} already belongs to {}",
+                    other.name
+                )));
+            }
+        }
+        let what = match user {
+            Some(u) => format!("tied {name} to WeCom user {u}"),
+            None => format!("untied {name} from WeCom"),
+        };
+        let user = user.map(str::to_string);
+        self.update_account(by, name, &what, &|a| a.wecom_user.clone_from(&user))
+    }
+
+    /// The account tied to the WeCom UserID `user`, if any (UserIDs compare ignoring case,
+    /// as WeCom treats them).
+    pub fn staff_by_wecom_user(&self, user: &str) -> Result<Option<StaffAccount>, DeskError> {
+        let user = user.trim();
+        Ok(self.staff_accounts()?.into_iter().find(|a| {
+            a.wecom_user
+                .as_deref()
+                .is_some_and(|u| u.eq_ignore_ascii_case(user))
+        }))
     }
 
     /// A new API token for `name`; the old one stops working at once. Shown once.
@@ -423,4 +463,19 @@ fn hash_password(password: &str) -> Result<String, DeskError> {
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| DeskError::Invalid(e.to_string()))
+}
+
+/// A WeCom UserID as WeCom allows it: 1–64 letters, digits and `_ - . @`.
+pub fn check_wecom_user(user: &str) -> Result<(), DeskError> {
+    let ok = (1..=64).contains(&user.len())
+        && user
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(DeskError::Invalid(
+            "a WeCom UserID is 1–64 letters, digits and _ - . @".into(),
+        ))
+    }
 }

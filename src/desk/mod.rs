@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::broadcast;
 
+pub use accounts::check_wecom_user;
 pub use hours::OfficeHours;
 pub use model::*;
 pub use stats::{Stats, UnansweredGroup};

@@ -266,6 +266,10 @@ pub struct StaffAccount {
     #[serde(default)]
     pub industries: Vec<String>,
     pub created_at: Millis,
+    /// The commissioner's WeCom UserID: new tickets reach them in WeCom, and what that
+    /// user writes to the app acts as this account. Absent in records from before WeCom.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wecom_user: Option<String>,
 }
 
 /// One line of the audit trail: who did what, when.
@@ -276,4 +280,18 @@ pub struct AuditRecord {
     pub what: String,
     pub conversation: Option<String>,
     pub ticket: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staff_records_from_before_wecom_still_load() {
+        let old = r#"{"name":"alice","role":"commissioner","token_hash":"ab","regions":[],"industries":[],"created_at":1}"#;
+        let a: StaffAccount = serde_json::from_str(old).unwrap();
+        assert_eq!(a.wecom_user, None);
+        // And a record without one is written as before.
+        assert!(!serde_json::to_string(&a).unwrap().contains("wecom"));
+    }
 }

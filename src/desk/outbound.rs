@@ -24,7 +24,27 @@ impl Desk {
         conversation: &str,
         pick: impl Fn(&[Message], Option<u64>) -> (Vec<String>, u64),
     ) -> Result<Vec<String>, DeskError> {
-        let key = cursor_key(conversation);
+        self.take_outbound_keyed(cursor_key(conversation), conversation, pick)
+    }
+
+    /// `take_outbound` for another reader of the conversation than the investor's channel
+    /// (`reader`, e.g. the commissioner's WeCom), with a delivery record of its own.
+    pub fn take_outbound_for(
+        &self,
+        reader: &str,
+        conversation: &str,
+        pick: impl Fn(&[Message], Option<u64>) -> (Vec<String>, u64),
+    ) -> Result<Vec<String>, DeskError> {
+        let key = format!("cursor-for:{reader}:{conversation}").into_bytes();
+        self.take_outbound_keyed(key, conversation, pick)
+    }
+
+    fn take_outbound_keyed(
+        &self,
+        key: Vec<u8>,
+        conversation: &str,
+        pick: impl Fn(&[Message], Option<u64>) -> (Vec<String>, u64),
+    ) -> Result<Vec<String>, DeskError> {
         for _ in 0..50 {
             let known = read_cursor(self.store.get(Table::Deliveries, &key)?);
             let messages = self.messages(conversation, known.unwrap_or(0))?;

@@ -288,6 +288,45 @@ fn staff_accounts_are_listed_disabled_enabled_and_rotated_from_the_cli() {
     assert!(desk.authenticate(&new).unwrap().is_some());
 }
 
+#[test]
+fn staff_accounts_are_tied_to_wecom_users_from_the_cli() {
+    let dir = TempDir::new().unwrap();
+    let corpus = super::tiny_corpus();
+    let sh = |args: &[&str]| staff(dir.path(), &corpus, args, "");
+    let (ok, _, err) = sh(&[
+        "add",
+        "gina",
+        "--role",
+        "commissioner",
+        "--regions",
+        "新吴区",
+        "--wecom",
+        "gina.w",
+    ]);
+    assert!(ok, "{err}");
+    // A UserID WeCom would not issue, or one already taken: refused, no account made.
+    let (ok, _, err) = sh(&["add", "hal", "--role", "commissioner", "--wecom", "bad id"]);
+    assert!(!ok && err.contains("WeCom UserID"), "{err}");
+    let (ok, _, err) = sh(&["add", "hal", "--role", "commissioner", "--wecom", "GINA.w"]);
+    assert!(!ok && err.contains("already belongs to gina"), "{err}");
+    let (ok, _, err) = sh(&["add", "hal", "--role", "commissioner"]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = sh(&["wecom", "hal", "hal.w"]);
+    assert!(ok && out.contains("hal is WeCom user hal.w"), "{err}");
+    let (ok, out, _) = sh(&["list"]);
+    assert!(ok && out.contains("\twecom:gina.w"), "{out}");
+    assert!(out.contains("\twecom:hal.w"), "{out}");
+    let (ok, _, _) = sh(&["wecom", "hal"]);
+    assert!(ok);
+    let (_index, desk) = desk_on(dir.path(), &corpus);
+    let gina = desk.staff_by_wecom_user("gina.w").unwrap().unwrap();
+    assert_eq!(
+        (gina.name.as_str(), gina.regions.as_slice()),
+        ("gina", &["新吴区".to_string()][..])
+    );
+    assert!(desk.staff_by_wecom_user("hal.w").unwrap().is_none());
+}
+
 #[tokio::test]
 async fn staff_commands_work_while_serve_runs() {
     let dir = TempDir::new().unwrap();

@@ -28,6 +28,7 @@ mod web_accounts;
 mod web_limits;
 mod web_staff;
 mod wechat;
+mod wecom;
 use xiaoer::answer::Kind;
 use xiaoer::config::Config;
 use xiaoer::engine::Engine;

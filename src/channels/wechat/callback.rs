@@ -108,7 +108,7 @@ struct Signed {
 fn refused(why: CryptoError) -> Response {
     // The body may hold an investor's words: the log names the reason only.
     tracing::warn!("wechat callback refused: {why}");
-    (StatusCode::UNAUTHORIZED, why.to_string()).into_response()
+    (StatusCode::UNAUTHORIZED, format!("wechat: {why}")).into_response()
 }
 
 fn plain(text: String) -> Response {

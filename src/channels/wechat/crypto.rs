@@ -13,18 +13,19 @@ use sha1::{Digest, Sha1};
 use subtle::ConstantTimeEq;
 
 /// Why a callback was refused. Never carries the message body (it may hold an investor's
-/// words), so it can be logged as it is.
+/// words), so it can be logged as it is. The messages name no channel: WeChat's and
+/// WeCom's callbacks both use them, and each prefixes its own name when it logs one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CryptoError {
-    #[error("wechat: bad signature")]
+    #[error("bad signature")]
     BadSignature,
-    #[error("wechat: the EncodingAESKey must be 43 base64 characters")]
+    #[error("the EncodingAESKey must be 43 base64 characters")]
     BadKey,
-    #[error("wechat: ciphertext is not base64 of whole 16-byte blocks")]
+    #[error("ciphertext is not base64 of whole 16-byte blocks")]
     BadCiphertext,
-    #[error("wechat: decrypted message is malformed")]
+    #[error("decrypted message is malformed")]
     Malformed,
-    #[error("wechat: message is for another app id")]
+    #[error("message is for another app id (WeChat AppID or WeCom CorpID)")]
     WrongAppId,
 }
 

@@ -1,8 +1,9 @@
 //! WeChat: investors on the office's service account. The callback (`callback`) checks
 //! every request's signature, opens safe-mode envelopes (`crypto`), reads the XML
 //! (`message`), takes each message in once and answers it passively; `outbound` sends
-//! commissioners' replies through the customer-service API (`api`). Not built yet: answers
-//! slower than 4 s sent through the API, the typing indicator, WeCom.
+//! commissioners' replies through the customer-service API (`api`), as it does an answer
+//! slower than 4 s. WeCom for commissioners (`crate::channels::wecom`) reuses `crypto`. Not
+//! built yet: the typing indicator.
 
 pub mod api;
 pub mod callback;
