@@ -12,7 +12,7 @@ use xiaoer::channels::wechat::message::Incoming;
 use xiaoer::channels::wechat::{WechatConfig, WechatState, router};
 use xiaoer::desk::{Desk, Role};
 
-use super::{desk_for, shipped_corpus};
+use super::{desk_for, shipped_corpus, tiny_corpus};
 
 const TOKEN: &str = "spamtest";
 const APP_ID: &str = "wx2c2769f8efd9abc2";
@@ -21,7 +21,11 @@ const TS: &str = "1409735669";
 const NONCE: &str = "1320562132";
 
 fn wechat() -> (tempfile::TempDir, std::sync::Arc<Desk>, Router) {
-    let (dir, desk) = desk_for(&shipped_corpus());
+    wechat_on(&shipped_corpus())
+}
+
+fn wechat_on(corpus: &std::path::Path) -> (tempfile::TempDir, std::sync::Arc<Desk>, Router) {
+    let (dir, desk) = desk_for(corpus);
     let config = WechatConfig {
         app_id: Some(APP_ID.into()),
         token: Some(TOKEN.into()),
@@ -247,6 +251,24 @@ async fn fake_api() -> FakeApi {
                 },
             ),
         )
+        .route(
+            "/cgi-bin/message/custom/typing",
+            post(
+                |State((sends, _)): State<Shared>,
+                 Query(q): Query<std::collections::HashMap<String, String>>,
+                 axum::Json(body): axum::Json<serde_json::Value>| async move {
+                    // Recorded beside the sends, marked, with no content.
+                    let token = q.get("access_token").cloned().unwrap_or_default();
+                    let to = body["touser"].as_str().unwrap_or("").to_string();
+                    assert_eq!(body["command"], "Typing");
+                    sends
+                        .lock()
+                        .unwrap()
+                        .push((format!("typing:{token}"), to, String::new()));
+                    axum::Json(serde_json::json!({"errcode": 0, "errmsg": "ok"}))
+                },
+            ),
+        )
         .with_state((sends.clone(), tokens.clone()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -367,6 +389,71 @@ async fn an_answer_that_misses_the_passive_window_follows_through_the_api() {
         .await
         .expect("the answer reached the investor through the customer-service API");
     assert_eq!(desk.messages("wechat:o_slow", 0).unwrap().len(), 2);
+    // "Typing…" showed first, while the answer was being worked out.
+    let sends = fake.sends.lock().unwrap().clone();
+    let typing = sends
+        .iter()
+        .position(|s| s.0.starts_with("typing:") && s.1 == "o_slow");
+    let answer = sends
+        .iter()
+        .position(|s| s.1 == "o_slow" && s.2.contains("15%"));
+    assert!(
+        matches!((typing, answer), (Some(t), Some(a)) if t < a),
+        "{sends:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_number_answers_a_clarify_question_and_a_thumb_rates_an_answer() {
+    let (_dir, desk, app) = wechat_on(&tiny_corpus());
+    let uri = format!("/wechat?{}", signed_query());
+    let conversation = "wechat:o_choosy";
+    let ask = |id: u64, text: &str| {
+        let (app, uri, body) = (app.clone(), uri.clone(), text_message("o_choosy", id, text));
+        async move {
+            let (status, xml) = send(&app, "POST", &uri, &body).await;
+            assert_eq!(status, StatusCode::OK, "{xml}");
+            Incoming::parse(&xml).unwrap().content
+        }
+    };
+    let clarify = ask(1, "人才公寓租金补贴").await;
+    assert!(
+        clarify.contains("1.") && clarify.contains("2."),
+        "{clarify}"
+    );
+    let options = desk.messages(conversation, 0).unwrap()[1]
+        .reply
+        .clone()
+        .unwrap()
+        .options;
+    assert_eq!(options.len(), 2, "{options:?}");
+
+    // "2" asks the second option's question.
+    let answer = ask(2, "2").await;
+    let messages = desk.messages(conversation, 0).unwrap();
+    assert_eq!(
+        messages[2].text, options[1].title,
+        "the choice is stored as asked"
+    );
+    let answered = messages[3].reply.clone().unwrap();
+    assert_eq!(answered.sources[0].id, options[1].id);
+    assert!(
+        answer.contains("👍"),
+        "the answer says how to rate it: {answer}"
+    );
+
+    // A thumb rates that answer; nothing new is stored, and a redelivery changes nothing.
+    for _ in 0..2 {
+        let thanks = ask(3, "👍").await;
+        assert!(thanks.contains("谢谢您的反馈"), "{thanks}");
+        let messages = desk.messages(conversation, 0).unwrap();
+        assert_eq!(messages.len(), 4);
+        assert_eq!(messages[3].feedback, Some(xiaoer::desk::Vote::Up));
+    }
+    // After an answer a bare number is a question of its own, not a choice.
+    ask(4, "1").await;
+    let messages = desk.messages(conversation, 0).unwrap();
+    assert_eq!(messages[4].text, "1");
 }
 
 #[tokio::test]

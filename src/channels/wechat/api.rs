@@ -127,12 +127,25 @@ impl Api {
             "msgtype": "text",
             "text": { "content": text },
         });
+        self.call("/cgi-bin/message/custom/send", &body).await
+    }
+
+    /// Shows the investor "typing…" while a slow answer is worked out (WeChat shows it
+    /// for up to 15 s, or until the next message).
+    pub async fn typing(&self, openid: &str) -> Result<(), ApiError> {
+        let body = serde_json::json!({ "touser": openid, "command": "Typing" });
+        self.call("/cgi-bin/message/custom/typing", &body).await
+    }
+
+    /// POSTs `body` to the API at `path` with the access token, fetching a new token once
+    /// when WeChat says the one held is no longer valid.
+    async fn call(&self, path: &str, body: &serde_json::Value) -> Result<(), ApiError> {
         let token = self.token(None).await?;
-        let path = |t: &str| format!("/cgi-bin/message/custom/send?access_token={t}");
-        match self.post(&path(&token), &body).await {
+        let path = |t: &str| format!("{path}?access_token={t}");
+        match self.post(&path(&token), body).await {
             Err(ApiError::Refused { code, .. }) if TOKEN_ERRORS.contains(&code) => {
                 let fresh = self.token(Some(&token)).await?;
-                self.post(&path(&fresh), &body).await.map(|_| ())
+                self.post(&path(&fresh), body).await.map(|_| ())
             }
             other => other.map(|_| ()),
         }

@@ -14,11 +14,12 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::api::Api;
+use super::choices::{self, Choice};
 use super::config::WechatConfig;
 use super::crypto::{AesKey, CryptoError, Keys, signature, verify};
 use super::message::{Incoming, encrypted_reply, text_reply};
 use crate::answer::Reply;
-use crate::desk::{Desk, InvestorInfo};
+use crate::desk::{Desk, DeskError, InvestorInfo};
 
 /// The channel name conversations are kept under (`wechat:<OpenID>`).
 pub const CHANNEL: &str = "wechat";
@@ -149,7 +150,17 @@ async fn callback(
     };
     let desk = state.desk.clone();
     let (openid, delivery) = (message.from_user_name.clone(), message.delivery_id());
-    let work = tokio::task::spawn_blocking(move || {
+    let work = tokio::task::spawn_blocking(move || -> Result<Outcome, DeskError> {
+        let conversation = format!("{CHANNEL}:{openid}");
+        let text = match choice_of(&desk, &conversation, &text)? {
+            Choice::Rating { seq, vote } => {
+                // Rating the same answer twice (a redelivery) just sets the same vote.
+                desk.feedback(&conversation, seq, vote)?;
+                return Ok(Outcome::Rated);
+            }
+            Choice::Option(title) => title,
+            Choice::Text => text,
+        };
         desk.investor_message_once(
             CHANNEL,
             &openid,
@@ -157,6 +168,7 @@ async fn callback(
             &InvestorInfo::default(),
             Some(&delivery),
         )
+        .map(|inbound| Outcome::Taken(Box::new(inbound)))
     });
     let mut work = work;
     // A zero window means "never passive" (the timer's millisecond tick would otherwise let
@@ -168,8 +180,8 @@ async fn callback(
             .await
             .ok()
     };
-    let inbound = match waited {
-        Some(Ok(Ok(inbound))) => inbound,
+    let outcome = match waited {
+        Some(Ok(Ok(outcome))) => outcome,
         Some(Ok(Err(e))) => {
             // Not acknowledged: WeChat redelivers, and the desk takes it in once.
             tracing::warn!("wechat message not taken in: {e}");
@@ -185,15 +197,22 @@ async fn callback(
             if let Some(api) = state.api.clone() {
                 let openid = message.from_user_name.clone();
                 tokio::spawn(async move {
-                    if let Ok(Ok(inbound)) = work.await
-                        && let Some(reply) = inbound.reply
+                    // "Typing…" until the answer comes (WeChat shows it up to 15 s).
+                    if let Err(e) = api.typing(&openid).await {
+                        tracing::debug!(error = %e, "wechat typing indicator not shown");
+                    }
+                    let text = match work.await {
+                        Ok(Ok(Outcome::Taken(inbound))) => inbound.reply.as_ref().map(reply_text),
+                        Ok(Ok(Outcome::Rated)) => Some(choices::thanks().to_string()),
+                        _ => None,
+                    };
+                    for part in text
+                        .iter()
+                        .flat_map(|t| super::api::split_bytes(t, MAX_REPLY_BYTES))
                     {
-                        let text = reply_text(&reply);
-                        for part in super::api::split_bytes(&text, MAX_REPLY_BYTES) {
-                            if let Err(e) = api.send_text(&openid, &part).await {
-                                tracing::warn!(error = %e, "wechat answer not delivered");
-                                break;
-                            }
+                        if let Err(e) = api.send_text(&openid, &part).await {
+                            tracing::warn!(error = %e, "wechat answer not delivered");
+                            break;
                         }
                     }
                 });
@@ -201,11 +220,33 @@ async fn callback(
             return plain("success".into());
         }
     };
+    let inbound = match outcome {
+        Outcome::Taken(inbound) => *inbound,
+        Outcome::Rated => return passive(&state, &q, safe_mode, &message, choices::thanks()),
+    };
     let Some(reply) = inbound.reply else {
         // A commissioner owns the conversation: the bot stays silent.
         return plain("success".into());
     };
     passive(&state, &q, safe_mode, &message, &reply_text(&reply))
+}
+
+/// What became of an investor's message.
+enum Outcome {
+    /// Taken in by the desk (answered, handed off, or waiting for a person).
+    Taken(Box<crate::desk::Inbound>),
+    /// A rating of the bot's last answer, recorded.
+    Rated,
+}
+
+/// Whether `text` answers the bot's last message (a clarify number, a rating). Only short
+/// texts can, so a question costs no read of the conversation.
+fn choice_of(desk: &Desk, conversation: &str, text: &str) -> Result<Choice, DeskError> {
+    if text.trim().chars().count() > 12 {
+        return Ok(Choice::Text);
+    }
+    let messages = desk.messages(conversation, 0)?;
+    Ok(choices::read(text, &messages))
 }
 
 /// `text` as the passive reply to `message`, sealed in safe mode.
@@ -321,6 +362,10 @@ fn reply_text(reply: &Reply) -> String {
                 line.push_str(&s.url);
             }
             text.push_str(&line);
+        }
+        if !reply.sources.is_empty() {
+            text.push('\n');
+            text.push_str(choices::rating_hint(zh));
         }
     }
     fit_bytes(&text, MAX_REPLY_BYTES)

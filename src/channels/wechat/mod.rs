@@ -2,11 +2,12 @@
 //! every request's signature, opens safe-mode envelopes (`crypto`), reads the XML
 //! (`message`), takes each message in once and answers it passively; `outbound` sends
 //! commissioners' replies through the customer-service API (`api`), as it does an answer
-//! slower than 4 s. WeCom for commissioners (`crate::channels::wecom`) reuses `crypto`. Not
-//! built yet: the typing indicator.
+//! slower than 4 s (with "typing…" meanwhile); `choices` reads a clarify option's number
+//! and a 👍 / 👎 rating. WeCom for commissioners (`crate::channels::wecom`) reuses `crypto`.
 
 pub mod api;
 pub mod callback;
+pub mod choices;
 pub mod config;
 pub mod crypto;
 pub mod message;
