@@ -31,6 +31,7 @@ mod web_accounts;
 mod web_limits;
 mod web_staff;
 mod wechat;
+mod wechat_crash;
 mod wecom;
 pub use stores::{Backend, Scratch, TestDatabase, admin_sql, desk_on, store_on};
 use xiaoer::answer::Kind;
