@@ -24,6 +24,7 @@ use tokio::sync::broadcast;
 pub use accounts::check_wecom_user;
 pub use hours::OfficeHours;
 pub use model::*;
+pub use outbound::Undelivered;
 pub use stats::{Stats, UnansweredGroup};
 
 use crate::answer::{Kind, Reply};

@@ -105,4 +105,46 @@ impl Desk {
         let key = format!("thread:{channel}:{thread}").into_bytes();
         Ok(read_cursor(self.store.get(Table::Deliveries, &key)?))
     }
+
+    /// Records that what a commissioner wrote could not reach the investor (`why`, e.g.
+    /// WeChat's 48-hour window has closed), for the console to say until the investor
+    /// writes again; the ticket's views refresh.
+    pub fn note_undelivered(&self, conversation: &str, why: &str) -> Result<(), DeskError> {
+        let key = format!("undelivered:{conversation}").into_bytes();
+        let note = Undelivered {
+            why: why.to_string(),
+            at: self.now(),
+        };
+        self.store
+            .transaction(&|t| t.put(Table::Deliveries, &key, &encode(&note)))?;
+        let ticket = self
+            .conversation(conversation)?
+            .and_then(|c| c.owner.ticket());
+        self.emit(conversation, ticket, "ticket_changed");
+        Ok(())
+    }
+
+    /// Why replies in `conversation` are not reaching the investor, if they are not: a note
+    /// newer than the investor's last message (writing again reopens the channel).
+    pub fn undelivered(&self, conversation: &str) -> Result<Option<Undelivered>, DeskError> {
+        let key = format!("undelivered:{conversation}").into_bytes();
+        let Some(bytes) = self.store.get(Table::Deliveries, &key)? else {
+            return Ok(None);
+        };
+        let note: Undelivered = decode(Table::Deliveries, &bytes)?;
+        let last_written = self
+            .messages(conversation, 0)?
+            .iter()
+            .rev()
+            .find(|m| matches!(m.author, Author::Investor))
+            .map(|m| m.at);
+        Ok((last_written.is_none_or(|at| at <= note.at)).then_some(note))
+    }
+}
+
+/// Replies that could not reach an investor, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Undelivered {
+    pub why: String,
+    pub at: Millis,
 }

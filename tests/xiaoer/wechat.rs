@@ -342,6 +342,16 @@ async fn a_commissioners_reply_reaches_the_wechat_investor_through_the_api() {
         .filter(|s| s.1 == "o_closed")
         .count();
     assert_eq!(closed, 1);
+    // The console says why, until the investor writes again.
+    let note = desk
+        .undelivered("wechat:o_closed")
+        .unwrap()
+        .expect("a note");
+    assert!(note.why.contains("45015"), "{note:?}");
+    assert_eq!(desk.undelivered("wechat:o_reader").unwrap(), None);
+    desk.investor_message("wechat", "o_closed", "我回来了", &Default::default())
+        .unwrap();
+    assert_eq!(desk.undelivered("wechat:o_closed").unwrap(), None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -165,8 +165,11 @@ pub(super) async fn get_ticket(
     blocking(move || {
         let t = desk.ticket(id)?;
         let messages = desk.messages(&t.conversation, 0)?;
+        // Replies the channel refused (WeChat's closed 48-hour window), until the
+        // investor writes again.
+        let undelivered = desk.undelivered(&t.conversation)?;
         Ok(Json(
-            serde_json::json!({ "ticket": t, "messages": messages }),
+            serde_json::json!({ "ticket": t, "messages": messages, "undelivered": undelivered }),
         ))
     })
     .await

@@ -48,8 +48,15 @@ pub async fn outbound(desk: Arc<Desk>, api: Arc<Api>) {
                         tracing::warn!(error = %e, "wechat message not delivered");
                     } else {
                         // 45015: more than 48 hours since the investor last wrote; only
-                        // they can reopen the window. Not retried.
+                        // they can reopen the window. Not retried; the console says so.
                         tracing::warn!(error = %e, "wechat investor must write again before a reply can reach them");
+                        let why = format!(
+                            "微信未送达（{e}）：投资者需先再发一条消息，回复才能送达 / not delivered: the investor must write again first"
+                        );
+                        let (d, conv) = (desk.clone(), event.conversation.clone());
+                        let _ =
+                            tokio::task::spawn_blocking(move || d.note_undelivered(&conv, &why))
+                                .await;
                     }
                     break;
                 }
