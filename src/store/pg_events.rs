@@ -73,25 +73,59 @@ pub(super) async fn listen_forever(
     }
 }
 
-/// NOTIFY `message` to the other instances, without waiting.
-pub(super) fn publish(handle: &tokio::runtime::Handle, pool: &Pool, instance: &str, message: &str) {
-    let (pool, payload) = (pool.clone(), format!("{instance}:{message}"));
-    handle.spawn(async move {
-        let sent = async {
-            let client = pool.get().await.map_err(driver)?;
-            let notify = client
-                .prepare_cached("SELECT pg_notify($1, $2)")
-                .await
-                .map_err(driver)?;
-            client
-                .execute(&notify, &[&CHANNEL, &payload])
-                .await
-                .map_err(driver)
-        };
-        if let Err(e) = sent.await {
-            tracing::warn!(error = %e, "desk event not sent to other instances");
-        }
-    });
+/// Sends this instance's notifications: one task, which takes every message queued while
+/// the previous statement ran and NOTIFYs them in one statement (the same hint twice
+/// once), so a busy desk costs PostgreSQL a statement per batch, not per event.
+pub(super) struct Publisher {
+    queue: mpsc::UnboundedSender<String>,
+}
+
+/// The most notifications one statement carries.
+const BATCH: usize = 256;
+
+impl Publisher {
+    pub(super) fn start(
+        handle: &tokio::runtime::Handle,
+        pool: Pool,
+        instance: String,
+    ) -> Publisher {
+        let (queue, mut inbox) = mpsc::unbounded_channel::<String>();
+        handle.spawn(async move {
+            while let Some(first) = inbox.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < BATCH {
+                    match inbox.try_recv() {
+                        Ok(m) => batch.push(m),
+                        Err(_) => break,
+                    }
+                }
+                batch.sort_unstable();
+                batch.dedup();
+                let payloads: Vec<String> =
+                    batch.iter().map(|m| format!("{instance}:{m}")).collect();
+                let sent = async {
+                    let client = pool.get().await.map_err(driver)?;
+                    let notify = client
+                        .prepare_cached("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p")
+                        .await
+                        .map_err(driver)?;
+                    client
+                        .execute(&notify, &[&CHANNEL, &payloads])
+                        .await
+                        .map_err(driver)
+                };
+                if let Err(e) = sent.await {
+                    tracing::warn!(error = %e, events = payloads.len(), "desk events not sent to other instances");
+                }
+            }
+        });
+        Publisher { queue }
+    }
+
+    /// Queues `message` for the other instances; never waits.
+    pub(super) fn publish(&self, message: &str) {
+        let _ = self.queue.send(message.to_string());
+    }
 }
 
 /// A lease on `role`, or none while another instance holds it.

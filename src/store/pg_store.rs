@@ -35,6 +35,7 @@ pub struct PgStore {
     config: tokio_postgres::Config,
     /// Tells this instance's own notifications from the others'.
     instance: String,
+    publisher: pg_events::Publisher,
 }
 
 /// The URL with its password replaced, for logs and messages: in the user info
@@ -108,12 +109,16 @@ impl PgStore {
             .wait_timeout(Some(Duration::from_secs(30)))
             .build()
             .map_err(driver)?;
+        let instance = crate::desk::random_token()[..16].to_string();
+        let publisher =
+            pg_events::Publisher::start(runtime.handle(), pool.clone(), instance.clone());
         let store = PgStore {
             handle: runtime.handle().clone(),
             runtime: Some(runtime),
             pool,
             config,
-            instance: crate::desk::random_token()[..16].to_string(),
+            instance,
+            publisher,
         };
         let pool = store.pool.clone();
         store.run(async move {
@@ -198,7 +203,7 @@ impl Store for PgStore {
     /// NOTIFY, sent without waiting: events are hints to re-read, and a desk action must
     /// not wait on them. Committed data is visible before the notification is.
     fn publish(&self, message: &str) {
-        pg_events::publish(&self.handle, &self.pool, &self.instance, message)
+        self.publisher.publish(message)
     }
 
     fn listen(&self, deliver: Box<dyn Fn(String) + Send + Sync>) {
