@@ -22,8 +22,9 @@ use super::{Lease, Record, Store, StoreError, Table, Txn};
 use super::{migrations, pg_events, pg_txn};
 
 /// Connections per instance: enough for the desk's blocking threads to overlap their
-/// round trips, few enough that many instances fit PostgreSQL's default 100.
-const POOL_SIZE: usize = 16;
+/// round trips, few enough that many instances fit PostgreSQL's default 100. On two cores
+/// shared with PostgreSQL, 8 gave slightly more than 16 (fewer backends to schedule).
+const POOL_SIZE: usize = 8;
 /// How often a transaction that lost a serialization race is tried again.
 const RETRIES: usize = 50;
 
