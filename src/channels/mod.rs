@@ -2,6 +2,7 @@
 //! they decide nothing.
 
 pub mod telegram;
+pub mod tencent;
 pub mod web;
 pub mod wechat;
 pub mod wecom;

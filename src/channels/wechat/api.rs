@@ -1,123 +1,51 @@
-//! The service account's HTTP API, as far as xiaoer needs it: one shared access token
-//! (fetched through `stable_token`, refreshed one caller at a time before it expires, and
-//! fetched again when WeChat says it is invalid) and the customer-service text message.
-//! WeChat reports errors as HTTP 200 with an `errcode`, so every answer is checked.
+//! The service account's HTTP API, as far as xiaoer needs it: the access token through
+//! `stable_token`, the customer-service text message and the typing indicator, and which
+//! refusals are worth retrying. Checking answers and sharing the token is
+//! `channels::tencent`, as for WeCom.
 
-use std::time::{Duration, Instant};
+pub use crate::channels::tencent::ApiError;
+use crate::channels::tencent::{Answer, Client};
 
-use serde::Deserialize;
-use tokio::sync::Mutex;
-
-/// WeChat's error codes that mean "the token is no good": fetch a new one and retry once.
-const TOKEN_ERRORS: [i64; 3] = [40001, 40014, 42001];
 /// The 48-hour window since the investor last wrote has passed: only they can reopen it.
 pub const WINDOW_CLOSED: i64 = 45015;
 /// The account's customer-service quota is spent.
 pub const QUOTA_SPENT: i64 = 45047;
 
-/// Refresh this long before WeChat's stated expiry, so no request carries a token that
-/// lapses on the way.
-const REFRESH_EARLY: Duration = Duration::from_secs(300);
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ApiError {
-    #[error("wechat api: {0}")]
-    Transport(String),
-    #[error("wechat api: errcode {code}: {message}")]
-    Refused { code: i64, message: String },
-}
-
-impl ApiError {
-    /// Whether trying again later can help (not for a closed window or a spent quota).
-    pub fn retryable(&self) -> bool {
-        !matches!(self, ApiError::Refused { code, .. } if *code == WINDOW_CLOSED || *code == QUOTA_SPENT)
-    }
+/// Whether trying again later can help (not for a closed window or a spent quota).
+pub fn retryable(e: &ApiError) -> bool {
+    !matches!(e.code(), Some(WINDOW_CLOSED | QUOTA_SPENT))
 }
 
 pub struct Api {
-    http: reqwest::Client,
+    client: Client,
     base: String,
     app_id: String,
     secret: String,
-    token: Mutex<Option<(String, Instant)>>,
-}
-
-#[derive(Deserialize)]
-struct Answer {
-    #[serde(default)]
-    errcode: i64,
-    #[serde(default)]
-    errmsg: String,
-    #[serde(default)]
-    access_token: Option<String>,
-    #[serde(default)]
-    expires_in: Option<u64>,
 }
 
 impl Api {
     pub fn new(base: &str, app_id: &str, secret: &str) -> Api {
         Api {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .unwrap_or_default(),
+            client: Client::new("wechat"),
             base: base.trim_end_matches('/').to_string(),
             app_id: app_id.to_string(),
             secret: secret.to_string(),
-            token: Mutex::new(None),
         }
     }
 
-    async fn post(&self, path: &str, body: &serde_json::Value) -> Result<Answer, ApiError> {
-        let answer: Answer = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(body)
-            .send()
-            .await
-            .map_err(|e| ApiError::Transport(e.without_url().to_string()))?
-            .json()
-            .await
-            .map_err(|e| ApiError::Transport(e.without_url().to_string()))?;
-        if answer.errcode != 0 {
-            return Err(ApiError::Refused {
-                code: answer.errcode,
-                message: answer.errmsg,
-            });
-        }
-        Ok(answer)
-    }
-
-    /// The shared token; `stale` is one a request was just refused with. The lock makes
-    /// concurrent callers wait for one fetch instead of each fetching its own.
-    async fn token(&self, stale: Option<&str>) -> Result<String, ApiError> {
-        let mut held = self.token.lock().await;
-        if let Some((token, until)) = held.as_ref()
-            && Instant::now() < *until
-            && stale != Some(token.as_str())
-        {
-            return Ok(token.clone());
-        }
-        let answer = self
-            .post(
-                "/cgi-bin/stable_token",
-                &serde_json::json!({
-                    "grant_type": "client_credential",
-                    "appid": self.app_id,
-                    "secret": self.secret,
-                    "force_refresh": stale.is_some(),
-                }),
-            )
-            .await?;
-        let token = answer
-            .access_token
-            .ok_or_else(|| ApiError::Transport("no access_token in the answer".into()))?;
-        let lifetime = Duration::from_secs(answer.expires_in.unwrap_or(7200));
-        *held = Some((
-            token.clone(),
-            Instant::now() + lifetime.saturating_sub(REFRESH_EARLY),
-        ));
-        Ok(token)
+    /// A new access token from `stable_token` (forced when the old one was refused).
+    async fn fetch_token(&self, force_refresh: bool) -> Result<Answer, ApiError> {
+        let request = self
+            .client
+            .http()
+            .post(format!("{}/cgi-bin/stable_token", self.base))
+            .json(&serde_json::json!({
+                "grant_type": "client_credential",
+                "appid": self.app_id,
+                "secret": self.secret,
+                "force_refresh": force_refresh,
+            }));
+        self.client.checked(request).await
     }
 
     /// Sends `text` to the investor `openid` as a customer-service message.
@@ -137,18 +65,20 @@ impl Api {
         self.call("/cgi-bin/message/custom/typing", &body).await
     }
 
-    /// POSTs `body` to the API at `path` with the access token, fetching a new token once
-    /// when WeChat says the one held is no longer valid.
+    /// POSTs `body` to the API at `path` with the access token.
     async fn call(&self, path: &str, body: &serde_json::Value) -> Result<(), ApiError> {
-        let token = self.token(None).await?;
-        let path = |t: &str| format!("{path}?access_token={t}");
-        match self.post(&path(&token), body).await {
-            Err(ApiError::Refused { code, .. }) if TOKEN_ERRORS.contains(&code) => {
-                let fresh = self.token(Some(&token)).await?;
-                self.post(&path(&fresh), body).await.map(|_| ())
-            }
-            other => other.map(|_| ()),
-        }
+        let url = format!("{}{path}", self.base);
+        let build = |token: &str| {
+            self.client
+                .http()
+                .post(&url)
+                .query(&[("access_token", token)])
+                .json(body)
+        };
+        self.client
+            .with_token(|force| self.fetch_token(force), build)
+            .await
+            .map(|_| ())
     }
 }
 
@@ -200,11 +130,12 @@ mod tests {
     #[test]
     fn a_closed_window_and_a_spent_quota_are_not_retried() {
         let refused = |code| ApiError::Refused {
+            api: "wechat",
             code,
             message: String::new(),
         };
-        assert!(!refused(WINDOW_CLOSED).retryable());
-        assert!(!refused(QUOTA_SPENT).retryable());
-        assert!(refused(-1).retryable());
+        assert!(!retryable(&refused(WINDOW_CLOSED)));
+        assert!(!retryable(&refused(QUOTA_SPENT)));
+        assert!(retryable(&refused(-1)));
     }
 }

@@ -44,7 +44,7 @@ pub async fn outbound(desk: Arc<Desk>, api: Arc<Api>) {
         for text in texts {
             for part in split_bytes(&text, MAX_MESSAGE_BYTES) {
                 if let Err(e) = api.send_text(openid, &part).await {
-                    if e.retryable() {
+                    if super::api::retryable(&e) {
                         tracing::warn!(error = %e, "wechat message not delivered");
                     } else {
                         // 45015: more than 48 hours since the investor last wrote; only
