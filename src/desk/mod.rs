@@ -230,6 +230,12 @@ impl Desk {
         }
     }
 
+    /// Whether reading the store is cheap enough for an async thread (sled), or a round
+    /// trip that belongs on a blocking one (PostgreSQL).
+    pub fn store_reads_are_local(&self) -> bool {
+        self.store.reads_are_local()
+    }
+
     /// Whether the store takes writes (see `Watched::ready`): what `/api/health` reports.
     pub fn store_ready(&self) -> bool {
         self.store.ready()

@@ -126,6 +126,18 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<Record>, StoreError>;
 
+    /// Whether other instances share this store (PostgreSQL); with sled one process owns
+    /// the directory, so there is nobody to tell and nothing to encode for them.
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// Whether a read is a lookup in this process's memory (sled's memory-mapped pages),
+    /// cheap enough for an async thread, rather than a round trip to a server.
+    fn reads_are_local(&self) -> bool {
+        true
+    }
+
     /// Tells every other instance sharing this store (a desk event, a re-index). sled has
     /// no others: one process owns its directory.
     fn publish(&self, _message: &str) {}

@@ -201,6 +201,14 @@ async fn scan(
 }
 
 impl Store for PgStore {
+    fn shared(&self) -> bool {
+        true
+    }
+
+    fn reads_are_local(&self) -> bool {
+        false
+    }
+
     /// NOTIFY, sent without waiting: events are hints to re-read, and a desk action must
     /// not wait on them. Committed data is visible before the notification is.
     fn publish(&self, message: &str) {

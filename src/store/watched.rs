@@ -77,6 +77,14 @@ impl Store for Watched {
         self.inner.scan_from(table, prefix, from, limit)
     }
 
+    fn shared(&self) -> bool {
+        self.inner.shared()
+    }
+
+    fn reads_are_local(&self) -> bool {
+        self.inner.reads_are_local()
+    }
+
     fn publish(&self, message: &str) {
         self.inner.publish(message)
     }

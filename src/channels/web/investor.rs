@@ -18,8 +18,11 @@ pub(super) async fn session_chat(
     let Some(token) = cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
-    // A key lookup: in memory-mapped sled a few microseconds, but on PostgreSQL a round
-    // trip, which must not hold up the async threads.
+    // A key lookup: in memory-mapped sled a few microseconds, cheaper than a hop to a
+    // blocking thread; on PostgreSQL a round trip, which must not hold up async threads.
+    if state.desk.store_reads_are_local() {
+        return Ok(state.desk.session_chat(&token)?);
+    }
     let desk = state.desk.clone();
     blocking(move || Ok(desk.session_chat(&token)?)).await
 }
