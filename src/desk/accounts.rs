@@ -101,6 +101,15 @@ impl Desk {
         self.update_account(by, name, &what, &|a| a.wecom_user.clone_from(&user))
     }
 
+    /// The account called `name`, if there is one: one key read.
+    pub fn staff_account(&self, name: &str) -> Result<Option<StaffAccount>, DeskError> {
+        Ok(self
+            .store
+            .get(Table::Staff, name.as_bytes())?
+            .map(|b| decode(Table::Staff, &b))
+            .transpose()?)
+    }
+
     /// The account tied to the WeCom UserID `user`, if any (UserIDs compare ignoring case,
     /// as WeCom treats them).
     pub fn staff_by_wecom_user(&self, user: &str) -> Result<Option<StaffAccount>, DeskError> {

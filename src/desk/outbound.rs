@@ -9,7 +9,8 @@ fn cursor_key(conversation: &str) -> Vec<u8> {
     format!("cursor:{conversation}").into_bytes()
 }
 
-fn read_cursor(bytes: Option<Vec<u8>>) -> Option<u64> {
+/// A record holding a big-endian u64 (a delivery cursor, a ticket id).
+fn read_u64(bytes: Option<Vec<u8>>) -> Option<u64> {
     bytes.and_then(|b| b.as_slice().try_into().ok().map(u64::from_be_bytes))
 }
 
@@ -46,7 +47,7 @@ impl Desk {
         pick: impl Fn(&[Message], Option<u64>) -> (Vec<String>, u64),
     ) -> Result<Vec<String>, DeskError> {
         for _ in 0..50 {
-            let known = read_cursor(self.store.get(Table::Deliveries, &key)?);
+            let known = read_u64(self.store.get(Table::Deliveries, &key)?);
             let messages = self.messages(conversation, known.unwrap_or(0))?;
             let (texts, reached) = pick(&messages, known);
             if known == Some(reached) {
@@ -55,7 +56,7 @@ impl Desk {
             let won = std::cell::Cell::new(false);
             self.store.transaction(&|t| {
                 won.set(false);
-                if read_cursor(t.get(Table::Deliveries, &key)?) != known {
+                if read_u64(t.get(Table::Deliveries, &key)?) != known {
                     return Ok(()); // another instance took these; read again
                 }
                 t.put(Table::Deliveries, &key, &reached.to_be_bytes())?;
@@ -103,7 +104,7 @@ impl Desk {
     /// The ticket `thread` of `channel` belongs to, if one was remembered.
     pub fn thread_ticket(&self, channel: &str, thread: i64) -> Result<Option<u64>, DeskError> {
         let key = format!("thread:{channel}:{thread}").into_bytes();
-        Ok(read_cursor(self.store.get(Table::Deliveries, &key)?))
+        Ok(read_u64(self.store.get(Table::Deliveries, &key)?))
     }
 
     /// Records that what a commissioner wrote could not reach the investor (`why`, e.g.
@@ -127,13 +128,21 @@ impl Desk {
     /// Why replies in `conversation` are not reaching the investor, if they are not: a note
     /// newer than the investor's last message (writing again reopens the channel).
     pub fn undelivered(&self, conversation: &str) -> Result<Option<Undelivered>, DeskError> {
+        self.undelivered_in(conversation, &self.messages(conversation, 0)?)
+    }
+
+    /// `undelivered`, for a caller that has just read the conversation's `messages`.
+    pub fn undelivered_in(
+        &self,
+        conversation: &str,
+        messages: &[Message],
+    ) -> Result<Option<Undelivered>, DeskError> {
         let key = format!("undelivered:{conversation}").into_bytes();
         let Some(bytes) = self.store.get(Table::Deliveries, &key)? else {
             return Ok(None);
         };
         let note: Undelivered = decode(Table::Deliveries, &bytes)?;
-        let last_written = self
-            .messages(conversation, 0)?
+        let last_written = messages
             .iter()
             .rev()
             .find(|m| matches!(m.author, Author::Investor))

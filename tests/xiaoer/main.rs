@@ -33,6 +33,7 @@ mod web_staff;
 mod wechat;
 mod wechat_crash;
 mod wecom;
+mod wecom_fake;
 pub use stores::{Backend, Scratch, TestDatabase, admin_sql, desk_on, store_on};
 use xiaoer::answer::Kind;
 use xiaoer::config::Config;

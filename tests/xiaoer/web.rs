@@ -145,6 +145,28 @@ pub(super) async fn act(
     .await
 }
 
+/// The whole conversation of the investor whose session is `cookie`.
+pub(super) async fn history(app: &Router, cookie: &str) -> Resp {
+    call(
+        app,
+        "GET",
+        "/api/messages?after=0",
+        &[("cookie", cookie)],
+        None,
+    )
+    .await
+}
+
+/// The texts of the messages in a `GET /api/messages` answer, oldest first.
+pub(super) fn texts_of(messages: &Resp) -> Vec<&str> {
+    messages.json["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect()
+}
+
 pub(super) fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
@@ -212,20 +234,8 @@ async fn an_investor_asks_is_handed_off_and_a_commissioner_takes_over() {
     assert_eq!(r.json["state"], "staff");
     assert!(r.json["reply"].is_null());
 
-    let m = call(
-        &w.app,
-        "GET",
-        "/api/messages?after=0",
-        &[("cookie", &cookie)],
-        None,
-    )
-    .await;
-    let texts: Vec<&str> = m.json["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["text"].as_str().unwrap())
-        .collect();
+    let m = history(&w.app, &cookie).await;
+    let texts = texts_of(&m);
     assert!(texts.contains(&"天气请查看气象台，项目问题我来跟进。"));
     let after = m.json["messages"].as_array().unwrap().len() as u64;
     let none = call(

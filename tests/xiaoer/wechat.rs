@@ -36,7 +36,13 @@ fn wechat_on(corpus: &std::path::Path) -> (tempfile::TempDir, std::sync::Arc<Des
     (dir, desk, router(std::sync::Arc::new(state)))
 }
 
-async fn send(app: &Router, method: &str, uri: &str, body: &str) -> (StatusCode, String) {
+/// A request to a channel's router: its status and body text.
+pub(super) async fn send(
+    app: &Router,
+    method: &str,
+    uri: &str,
+    body: &str,
+) -> (StatusCode, String) {
     let req = Request::builder()
         .method(method)
         .uri(uri)

@@ -4,99 +4,32 @@
 //! investor, reading their answer and closing from WeCom, strangers refused, an expired token fetched again, and
 //! the per-person limit queueing messages instead of dropping them.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
-use tower::ServiceExt;
+use axum::http::StatusCode;
 use xiaoer::channels::wechat::crypto::{AesKey, signature};
 use xiaoer::channels::wecom::api::Api;
 use xiaoer::channels::wecom::mailer::Mailer;
 use xiaoer::channels::wecom::{WecomConfig, WecomState, router};
 use xiaoer::desk::{Desk, Role, TicketState};
 
-use super::web::{call, say, session_cookie};
+use super::web::{history, say, session_cookie, texts_of};
+use super::wechat::send;
+use super::wecom_fake::{FakeApi, fake_api, messages_to, sent_to, text_to};
 use super::{desk_for, shipped_corpus};
 
 // Tencent's WeCom sample values (its callback guide and sample code).
 const TOKEN: &str = "QDG6eK";
-const CORP_ID: &str = "wx5823bf96d3bd56c7";
+pub(super) const CORP_ID: &str = "wx5823bf96d3bd56c7";
 const KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
-const SECRET: &str = "app-secret";
+pub(super) const SECRET: &str = "app-secret";
 const AGENT_ID: i64 = 1000002;
 const TS: &str = "1409659813";
 const NONCE: &str = "1372623149";
 const CONSOLE: &str = "https://xiaoer.example/staff";
-
-type Sends = Arc<Mutex<Vec<(String, String, serde_json::Value)>>>;
-
-/// A fake WeCom API: `gettoken` hands out T1, T2, … (for the right corpid and secret);
-/// `message/send` records (token, touser, body) and, when `expire_first`, refuses the first
-/// send with T1 as expired (42001).
-struct FakeApi {
-    url: String,
-    sends: Sends,
-    tokens: Arc<AtomicUsize>,
-}
-
-async fn fake_api(expire_first: bool) -> FakeApi {
-    use axum::extract::{Query, State};
-    use axum::routing::{get, post};
-    use std::collections::HashMap;
-    type Shared = (Sends, Arc<AtomicUsize>, Arc<AtomicBool>);
-    let sends: Sends = Arc::new(Mutex::new(Vec::new()));
-    let tokens = Arc::new(AtomicUsize::new(0));
-    let expire = Arc::new(AtomicBool::new(expire_first));
-    let app =
-        Router::new()
-            .route(
-                "/cgi-bin/gettoken",
-                get(
-                    |State((_, tokens, _)): State<Shared>,
-                     Query(q): Query<HashMap<String, String>>| async move {
-                        if q.get("corpid").map(String::as_str) != Some(CORP_ID)
-                            || q.get("corpsecret").map(String::as_str) != Some(SECRET)
-                        {
-                            return axum::Json(
-                                serde_json::json!({"errcode": 40013, "errmsg": "invalid corpid"}),
-                            );
-                        }
-                        let n = tokens.fetch_add(1, Ordering::SeqCst) + 1;
-                        axum::Json(serde_json::json!({
-                            "errcode": 0, "errmsg": "ok",
-                            "access_token": format!("T{n}"), "expires_in": 7200
-                        }))
-                    },
-                ),
-            )
-            .route(
-                "/cgi-bin/message/send",
-                post(
-                    |State((sends, _, expire)): State<Shared>,
-                     Query(q): Query<HashMap<String, String>>,
-                     axum::Json(body): axum::Json<serde_json::Value>| async move {
-                        let token = q.get("access_token").cloned().unwrap_or_default();
-                        let to = body["touser"].as_str().unwrap_or("").to_string();
-                        let refuse = token == "T1" && expire.swap(false, Ordering::SeqCst);
-                        sends.lock().unwrap().push((token, to, body));
-                        axum::Json(if refuse {
-                            serde_json::json!({"errcode": 42001, "errmsg": "access_token expired"})
-                        } else {
-                            serde_json::json!({"errcode": 0, "errmsg": "ok"})
-                        })
-                    },
-                ),
-            )
-            .with_state((sends.clone(), tokens.clone(), expire));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    FakeApi { url, sends, tokens }
-}
 
 struct Setup {
     _dir: tempfile::TempDir,
@@ -146,18 +79,6 @@ async fn setup(limit: usize, window: Duration, expire_first: bool) -> Setup {
     }
 }
 
-async fn send(app: &Router, method: &str, uri: &str, body: &str) -> (StatusCode, String) {
-    let req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&bytes).into_owned())
-}
-
 /// Base64 as a query value: `+`, `/` and `=` escaped.
 fn escaped(b64: &str) -> String {
     b64.replace('+', "%2B")
@@ -191,57 +112,6 @@ async fn write(s: &Setup, user: &str, msg_id: u64, content: &str) {
     let (status, answer) = send(&s.wecom, "POST", &uri, &body).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert!(answer.is_empty(), "answered at once, empty: {answer}");
-}
-
-/// The bodies sent to `user` so far.
-fn sent_to(fake: &FakeApi, user: &str) -> Vec<serde_json::Value> {
-    fake.sends
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|s| s.1 == user)
-        .map(|s| s.2.clone())
-        .collect()
-}
-
-/// Waits (at most 10 s) until `user` has been sent a text containing `part`; returns it.
-async fn text_to(fake: &FakeApi, user: &str, part: &str) -> String {
-    let found = async {
-        loop {
-            if let Some(t) = sent_to(fake, user)
-                .iter()
-                .filter_map(|b| b["text"]["content"].as_str())
-                .find(|t| t.contains(part))
-            {
-                return t.to_string();
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(10), found)
-        .await
-        .unwrap_or_else(|_| {
-            panic!(
-                "no text with {part:?} to {user}: {:?}",
-                fake.sends.lock().unwrap()
-            )
-        })
-}
-
-/// Waits (at most 10 s) until `user` has had `n` messages.
-async fn messages_to(fake: &FakeApi, user: &str, n: usize) -> Vec<serde_json::Value> {
-    let arrived = async {
-        loop {
-            let sent = sent_to(fake, user);
-            if sent.len() >= n {
-                return sent;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(10), arrived)
-        .await
-        .unwrap_or_else(|_| panic!("{n} messages to {user}: {:?}", fake.sends.lock().unwrap()))
 }
 
 fn commissioner(desk: &Desk, name: &str, region: &str, wecom: &str) -> String {
@@ -394,20 +264,8 @@ async fn a_web_hand_off_is_claimed_answered_and_closed_from_wecom() {
     )
     .await;
     text_to(&s.fake, "alice.w", &format!("已回复工单 #{id}")).await;
-    let m = call(
-        &s.web,
-        "GET",
-        "/api/messages?after=0",
-        &[("cookie", &cookie)],
-        None,
-    )
-    .await;
-    let texts: Vec<&str> = m.json["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["text"].as_str().unwrap())
-        .collect();
+    let m = history(&s.web, &cookie).await;
+    let texts = texts_of(&m);
     assert!(
         texts.contains(&"您好，我是招商护商专员，厂房问题我来跟进。"),
         "{texts:?}"

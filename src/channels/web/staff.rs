@@ -167,7 +167,7 @@ pub(super) async fn get_ticket(
         let messages = desk.messages(&t.conversation, 0)?;
         // Replies the channel refused (WeChat's closed 48-hour window), until the
         // investor writes again.
-        let undelivered = desk.undelivered(&t.conversation)?;
+        let undelivered = desk.undelivered_in(&t.conversation, &messages)?;
         Ok(Json(
             serde_json::json!({ "ticket": t, "messages": messages, "undelivered": undelivered }),
         ))

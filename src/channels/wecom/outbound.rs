@@ -94,9 +94,8 @@ fn follow_ups(desk: &Desk, conversation: &str) -> Result<Option<(String, Vec<Str
         return Ok(None);
     };
     let Some(user) = desk
-        .staff_accounts()?
-        .into_iter()
-        .find(|a| a.name == commissioner && !a.disabled)
+        .staff_account(&commissioner)?
+        .filter(|a| !a.disabled)
         .and_then(|a| a.wecom_user)
     else {
         return Ok(None);
