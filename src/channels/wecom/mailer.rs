@@ -1,8 +1,9 @@
 //! What the app sends staff, one queue per recipient: WeCom lets an app send one person 30
 //! messages a minute and refuses the rest, so a burst of new tickets would lose cards.
-//! Each recipient's messages wait their turn instead, in order, and the wait is logged.
+//! Each recipient's messages wait their turn instead (`window`), in order, and the wait is
+//! logged.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,6 +12,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::api::{Api, Outgoing};
+use super::window::SendWindow;
 
 /// WeCom's limit: messages an app may send one person in `WINDOW`.
 pub const PER_MINUTE: usize = 30;
@@ -89,19 +91,10 @@ async fn deliver(
     limit: usize,
     window: Duration,
 ) {
-    let mut sent: VecDeque<Instant> = VecDeque::new();
+    let mut sent = SendWindow::new(limit, window);
     while let Some(message) = rx.recv().await {
-        let now = Instant::now();
-        while sent
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= window)
-        {
-            sent.pop_front();
-        }
-        if sent.len() >= limit
-            && let Some(oldest) = sent.pop_front()
-        {
-            let wait = (oldest + window).saturating_duration_since(now);
+        let wait = sent.wait(Instant::now());
+        if !wait.is_zero() {
             tracing::info!(
                 recipient = %user,
                 queued = pending.load(Ordering::SeqCst),
@@ -114,7 +107,7 @@ async fn deliver(
         if let Err(e) = api.send(&user, &message).await {
             tracing::warn!(recipient = %user, error = %e, "wecom message not delivered");
         }
-        sent.push_back(Instant::now());
+        sent.record(Instant::now());
         pending.fetch_sub(1, Ordering::SeqCst);
     }
 }

@@ -11,6 +11,7 @@ pub mod command;
 pub mod config;
 pub mod mailer;
 pub mod outbound;
+pub mod window;
 
 pub use callback::{WecomState, router};
 pub use config::WecomConfig;
