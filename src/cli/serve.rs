@@ -108,9 +108,28 @@ async fn run(config: Config) -> Result<()> {
             "[wechat] has no secret: commissioners' replies cannot reach WeChat investors"
         );
     }
-    // WeCom: new tickets to commissioners, and their commands back.
+    // WeCom: new tickets to commissioners, and their commands back; and to the team's
+    // group through a robot, which needs none of the app's settings.
     let c = &config.wecom;
-    let wecom = if c.enabled() {
+    let robot = match c.robot() {
+        Some(webhook) => {
+            let robot = wecom::robot::Robot::start(
+                webhook,
+                c.console_url.clone(),
+                wecom::robot::PER_MINUTE,
+                wecom::robot::WINDOW,
+            )
+            .map_err(|e| anyhow::anyhow!("[wecom] {e}"))?;
+            // Only the host: the URL's key is a secret.
+            tracing::info!(
+                host = robot.host(),
+                "WeCom group robot on: new tickets go to the group"
+            );
+            Some(robot)
+        }
+        None => None,
+    };
+    let (wecom, mailer) = if c.enabled() {
         let api = Arc::new(wecom::api::Api::new(
             c.api_base.as_deref().unwrap_or(wecom::DEFAULT_API_BASE),
             c.corp_id.as_deref().unwrap_or(""),
@@ -120,18 +139,21 @@ async fn run(config: Config) -> Result<()> {
         let mailer = wecom::mailer::Mailer::new(api);
         let state =
             wecom::WecomState::new(desk.clone(), c, mailer.clone()).context("[wecom] settings")?;
-        tokio::spawn(wecom::outbound::outbound(
-            desk.clone(),
-            mailer,
-            c.console_url.clone(),
-        ));
         if c.console_url.is_none() {
             tracing::info!("[wecom] has no console_url: tickets go to WeCom as text, not cards");
         }
-        state
+        (state, Some(mailer))
     } else {
-        None
+        (None, None)
     };
+    if mailer.is_some() || robot.is_some() {
+        tokio::spawn(wecom::outbound::outbound(
+            desk.clone(),
+            mailer,
+            robot,
+            c.console_url.clone(),
+        ));
+    }
     let state = web::WebState::new(desk, config.web.clone(), config.corpus.clone());
     let mut app = web::app(state);
     match wechat {
@@ -150,10 +172,10 @@ async fn run(config: Config) -> Result<()> {
         }
         None if c.started() => tracing::warn!(
             missing = ?c.missing(),
-            "WeCom is off: [wecom] is incomplete (secrets may come from XIAOER_WECOM_SECRET, XIAOER_WECOM_TOKEN, XIAOER_WECOM_ENCODING_AES_KEY)"
+            "The WeCom app is off: [wecom] is incomplete (secrets may come from XIAOER_WECOM_SECRET, XIAOER_WECOM_TOKEN, XIAOER_WECOM_ENCODING_AES_KEY)"
         ),
         None => tracing::info!(
-            "WeCom is off (set [wecom] corp_id, agent_id, secret, token and encoding_aes_key)"
+            "The WeCom app is off (set [wecom] corp_id, agent_id, secret, token and encoding_aes_key)"
         ),
     }
     match web::raise_descriptor_limit() {

@@ -34,6 +34,7 @@ mod wechat;
 mod wechat_crash;
 mod wecom;
 mod wecom_fake;
+mod wecom_robot;
 pub use stores::{Backend, Scratch, TestDatabase, admin_sql, desk_on, store_on};
 use xiaoer::answer::Kind;
 use xiaoer::config::Config;

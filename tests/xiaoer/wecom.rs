@@ -22,14 +22,14 @@ use super::wecom_fake::{FakeApi, fake_api, messages_to, sent_to, text_to};
 use super::{desk_for, shipped_corpus};
 
 // Tencent's WeCom sample values (its callback guide and sample code).
-const TOKEN: &str = "QDG6eK";
+pub(super) const TOKEN: &str = "QDG6eK";
 pub(super) const CORP_ID: &str = "wx5823bf96d3bd56c7";
-const KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
+pub(super) const KEY: &str = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
 pub(super) const SECRET: &str = "app-secret";
-const AGENT_ID: i64 = 1000002;
+pub(super) const AGENT_ID: i64 = 1000002;
 const TS: &str = "1409659813";
 const NONCE: &str = "1372623149";
-const CONSOLE: &str = "https://xiaoer.example/staff";
+pub(super) const CONSOLE: &str = "https://xiaoer.example/staff";
 
 struct Setup {
     _dir: tempfile::TempDir,
@@ -53,6 +53,7 @@ async fn setup(limit: usize, window: Duration, expire_first: bool) -> Setup {
         encoding_aes_key: Some(KEY.into()),
         api_base: Some(fake.url.clone()),
         console_url: Some(CONSOLE.into()),
+        robot_webhook: None,
     };
     let api = Arc::new(Api::new(&fake.url, CORP_ID, SECRET, AGENT_ID));
     let mailer = Mailer::with_limit(api, limit, window);
@@ -61,7 +62,8 @@ async fn setup(limit: usize, window: Duration, expire_first: bool) -> Setup {
         .unwrap();
     tokio::spawn(xiaoer::channels::wecom::outbound::outbound(
         desk.clone(),
-        mailer.clone(),
+        Some(mailer.clone()),
+        None,
         config.console_url.clone(),
     ));
     let web = xiaoer::channels::web::app(xiaoer::channels::web::WebState::new(
@@ -86,14 +88,14 @@ fn escaped(b64: &str) -> String {
         .replace('=', "%3D")
 }
 
-fn text_xml(user: &str, msg_id: u64, content: &str) -> String {
+pub(super) fn text_xml(user: &str, msg_id: u64, content: &str) -> String {
     format!(
         "<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName><CreateTime>1348831860</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId><AgentID>{AGENT_ID}</AgentID></xml>"
     )
 }
 
 /// What WeCom posts for `inner`: sealed to the CorpID and signed.
-fn sealed_post(inner: &str) -> (String, String) {
+pub(super) fn sealed_post(inner: &str) -> (String, String) {
     let sealed = AesKey::from_encoding_key(KEY)
         .unwrap()
         .encrypt(inner, CORP_ID);
@@ -114,7 +116,7 @@ async fn write(s: &Setup, user: &str, msg_id: u64, content: &str) {
     assert!(answer.is_empty(), "answered at once, empty: {answer}");
 }
 
-fn commissioner(desk: &Desk, name: &str, region: &str, wecom: &str) -> String {
+pub(super) fn commissioner(desk: &Desk, name: &str, region: &str, wecom: &str) -> String {
     let token = desk
         .add_staff(name, Role::Commissioner, &[region.to_string()], &[])
         .unwrap();

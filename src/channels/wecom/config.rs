@@ -1,6 +1,6 @@
 //! WeCom (企业微信) settings for commissioners (`[wecom]` in the config; the secret, the
 //! token and the EncodingAESKey may come from `XIAOER_WECOM_*` instead, and those win).
-//! The secrets never appear in Debug output.
+//! The secrets, the group robot's key among them, never appear in Debug output.
 
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +21,9 @@ pub struct WecomConfig {
     pub api_base: Option<String>,
     /// Where a new-ticket card's link leads: the staff console, e.g. `https://host/staff`.
     pub console_url: Option<String>,
+    /// A group robot's webhook (群机器人, `https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…`):
+    /// each new ticket is also posted to the team's group. Its key is a secret.
+    pub robot_webhook: Option<String>,
 }
 
 impl std::fmt::Debug for WecomConfig {
@@ -34,18 +37,24 @@ impl std::fmt::Debug for WecomConfig {
             .field("encoding_aes_key", &hidden(&self.encoding_aes_key))
             .field("api_base", &self.api_base)
             .field("console_url", &self.console_url)
+            .field(
+                "robot_webhook",
+                &self.robot_webhook.as_deref().map(super::robot::redacted),
+            )
             .finish()
     }
 }
 
 impl WecomConfig {
-    /// Applies `XIAOER_WECOM_SECRET`, `XIAOER_WECOM_TOKEN` and
-    /// `XIAOER_WECOM_ENCODING_AES_KEY`: secrets can stay out of the config file.
+    /// Applies `XIAOER_WECOM_SECRET`, `XIAOER_WECOM_TOKEN`,
+    /// `XIAOER_WECOM_ENCODING_AES_KEY` and `XIAOER_WECOM_ROBOT_WEBHOOK`: secrets can stay
+    /// out of the config file.
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) {
-        let fields: [(&str, &mut Option<String>); 3] = [
+        let fields: [(&str, &mut Option<String>); 4] = [
             ("XIAOER_WECOM_SECRET", &mut self.secret),
             ("XIAOER_WECOM_TOKEN", &mut self.token),
             ("XIAOER_WECOM_ENCODING_AES_KEY", &mut self.encoding_aes_key),
+            ("XIAOER_WECOM_ROBOT_WEBHOOK", &mut self.robot_webhook),
         ];
         for (name, field) in fields {
             if let Some(v) = var(name).filter(|v| !v.trim().is_empty()) {
@@ -83,7 +92,16 @@ impl WecomConfig {
         self.missing().is_empty()
     }
 
-    /// Whether any WeCom setting was given (an office half-way through setting it up is
+    /// The group robot's webhook, when one is set (the robot needs none of the app's
+    /// settings: an office may use it alone).
+    pub fn robot(&self) -> Option<&str> {
+        self.robot_webhook
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Whether any WeCom app setting was given (an office half-way through setting it up is
     /// told what is missing; one that never started is not nagged).
     pub fn started(&self) -> bool {
         self.corp_id.is_some()
@@ -106,16 +124,25 @@ mod tests {
             secret: Some("APP-SECRET".into()),
             token: Some("TOKEN-SECRET".into()),
             encoding_aes_key: Some("KEY-SECRET".into()),
+            robot_webhook: Some(
+                "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=ROBOT-SECRET".into(),
+            ),
             ..WecomConfig::default()
         };
         let shown = format!("{c:?}");
         assert!(!shown.contains("SECRET"), "{shown}");
         assert!(shown.contains("ww1"), "{shown}");
+        assert!(shown.contains("qyapi.weixin.qq.com"), "{shown}");
         assert!(c.enabled());
-        c.apply_env(|k| (k == "XIAOER_WECOM_TOKEN").then(|| "other".to_string()));
+        c.apply_env(|k| match k {
+            "XIAOER_WECOM_TOKEN" => Some("other".to_string()),
+            "XIAOER_WECOM_ROBOT_WEBHOOK" => Some("https://example.com/hook?key=k2".to_string()),
+            _ => None,
+        });
         assert_eq!(c.token.as_deref(), Some("other"));
+        assert_eq!(c.robot(), Some("https://example.com/hook?key=k2"));
         let off = WecomConfig::default();
-        assert!(!off.enabled() && !off.started());
+        assert!(!off.enabled() && !off.started() && off.robot().is_none());
         let half = WecomConfig {
             corp_id: Some("ww1".into()),
             ..WecomConfig::default()

@@ -1,6 +1,7 @@
 //! Desk events to WeCom: each new ticket (from any channel) as a card to the commissioners
 //! it was routed to, or to every commissioner with a WeCom account when it went to all; and
 //! what an investor writes after a commissioner on WeCom claimed their ticket, to them.
+//! With a group robot, each new ticket's brief goes to the team's group at the same moment.
 
 use std::sync::Arc;
 
@@ -8,6 +9,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::api::{Card, MAX_TEXT_BYTES, Outgoing};
 use super::mailer::Mailer;
+use super::robot::Robot;
 use crate::channels::wechat::api::split_bytes;
 use crate::desk::{Author, Desk, DeskError, Owner, Role, StaffAccount, Ticket, TicketState};
 
@@ -15,9 +17,15 @@ use crate::desk::{Author, Desk, DeskError, Owner, Role, StaffAccount, Ticket, Ti
 const MAX_TITLE_BYTES: usize = 128;
 const MAX_DESCRIPTION_BYTES: usize = 512;
 
-/// Sends new tickets to commissioners on WeCom. `console_url` is the card's link; without
-/// one the ticket goes as a text message (a card must have a link).
-pub async fn outbound(desk: Arc<Desk>, mailer: Arc<Mailer>, console_url: Option<String>) {
+/// Sends new tickets to commissioners on WeCom through the app (`mailer`, when the app is
+/// set up) and to the group robot (`robot`, when one is). `console_url` is the card's
+/// link; without one the ticket goes as a text message (a card must have a link).
+pub async fn outbound(
+    desk: Arc<Desk>,
+    mailer: Option<Arc<Mailer>>,
+    robot: Option<Arc<Robot>>,
+    console_url: Option<String>,
+) {
     let mut events = desk.subscribe();
     loop {
         let event = match events.recv().await {
@@ -29,6 +37,11 @@ pub async fn outbound(desk: Arc<Desk>, mailer: Arc<Mailer>, console_url: Option<
             Err(RecvError::Closed) => return,
         };
         if event.kind == "message" {
+            // Follow-ups go through the app only; without it their delivery record is
+            // left for when it is set up.
+            let Some(mailer) = &mailer else {
+                continue;
+            };
             let (d, conv) = (desk.clone(), event.conversation.clone());
             match tokio::task::spawn_blocking(move || follow_ups(&d, &conv)).await {
                 Ok(Ok(Some((user, texts)))) => {
@@ -45,7 +58,7 @@ pub async fn outbound(desk: Arc<Desk>, mailer: Arc<Mailer>, console_url: Option<
         let (true, Some(id)) = (event.kind == "ticket_opened", event.ticket) else {
             continue;
         };
-        let d = desk.clone();
+        let (d, cards) = (desk.clone(), mailer.is_some());
         let found = tokio::task::spawn_blocking(
             move || -> Result<Option<(Ticket, Vec<String>)>, DeskError> {
                 // Every instance hears of the ticket; the first to record it sends it.
@@ -53,22 +66,31 @@ pub async fn outbound(desk: Arc<Desk>, mailer: Arc<Mailer>, console_url: Option<
                     return Ok(None);
                 }
                 let ticket = d.ticket(id)?;
-                let to = recipients(&ticket, &d.staff_accounts()?);
+                let to = if cards {
+                    recipients(&ticket, &d.staff_accounts()?)
+                } else {
+                    Vec::new()
+                };
                 Ok(Some((ticket, to)))
             },
         )
         .await;
         match found {
             Ok(Ok(Some((ticket, to)))) => {
-                if to.is_empty() {
-                    tracing::info!(
-                        ticket = id,
-                        "no commissioner for this ticket has a WeCom account"
-                    );
+                if let Some(robot) = &robot {
+                    robot.notify(&ticket);
                 }
-                let message = notice(&ticket, console_url.as_deref());
-                for user in to {
-                    mailer.send(&user, message.clone());
+                if let Some(mailer) = &mailer {
+                    if to.is_empty() {
+                        tracing::info!(
+                            ticket = id,
+                            "no commissioner for this ticket has a WeCom account"
+                        );
+                    }
+                    let message = notice(&ticket, console_url.as_deref());
+                    for user in to {
+                        mailer.send(&user, message.clone());
+                    }
                 }
             }
             Ok(Ok(None)) => {}
@@ -163,7 +185,7 @@ pub fn notice(ticket: &Ticket, console_url: Option<&str>) -> Outgoing {
 }
 
 /// The hand-off reason in words a commissioner reads at a glance.
-fn reason_label(reason: &str) -> String {
+pub(super) fn reason_label(reason: &str) -> String {
     match reason {
         "asked_for_person" => "投资者要求人工".into(),
         "low_confidence" => "小二把握不足".into(),
@@ -174,7 +196,7 @@ fn reason_label(reason: &str) -> String {
 }
 
 /// `text` within `max` UTF-8 bytes, cut at a character with an ellipsis when too long.
-fn fit(text: &str, max: usize) -> String {
+pub(super) fn fit(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_string();
     }
