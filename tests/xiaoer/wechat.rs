@@ -210,13 +210,13 @@ async fn the_bot_is_silent_while_a_commissioner_owns_the_chat() {
 /// A fake WeChat API on 127.0.0.1: `stable_token` hands out T1, T2, …; the first
 /// customer-service send with T1 is refused as expired (42001); sends to `o_closed` are
 /// refused with 45015. Every attempt is recorded as (token, touser, content).
-struct FakeApi {
-    url: String,
-    sends: std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>,
+pub(super) struct FakeApi {
+    pub(super) url: String,
+    pub(super) sends: std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>,
     tokens: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
-async fn fake_api() -> FakeApi {
+pub(super) async fn fake_api() -> FakeApi {
     use axum::extract::{Query, State};
     use axum::routing::post;
     use std::sync::atomic::Ordering;
