@@ -334,7 +334,10 @@ async fn a_stranger_is_refused_politely_and_an_expired_token_is_fetched_again() 
     let refusal = text_to(&s.fake, "mallory", "无法处理").await;
     assert!(refusal.contains("请联系管理员"), "{refusal}");
     assert!(matches!(s.desk.ticket(t).unwrap().state, TicketState::Open));
-    // Sent twice: refused with T1, then again with a fresh T2.
+    // Sent twice: refused with T1, then again with a fresh T2. The refused attempt is
+    // recorded too, so wait for both rather than for the first text seen.
+    messages_to(&s.fake, "mallory", 2).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
     let sends = s.fake.sends.lock().unwrap().clone();
     let tokens: Vec<&str> = sends
         .iter()
