@@ -11,6 +11,7 @@ use tantivy::{DocAddress, DocId, DocSet, Searcher, Term};
 use super::SearchError;
 use super::open::Generation;
 use super::retrieve::{Concept, Hit};
+use crate::text::{Lang, is_han};
 
 /// What a record covers of the question (see `Hit`).
 #[derive(Default)]
@@ -68,14 +69,30 @@ pub(super) fn measure_coverage(
         return Ok(out);
     }
     // Hit positions grouped by segment, in ascending doc order (postings only seek forward).
-    let mut by_segment: BTreeMap<u32, Vec<(DocId, usize)>> = BTreeMap::new();
+    let mut own = Positions::new();
+    // The same hits' counterparts in the other language (`Generation::twins`), by the
+    // counterpart's language: one answer, written twice.
+    let (mut twin_zh, mut twin_en) = (Positions::new(), Positions::new());
     for (i, (_, addr)) in top.iter().enumerate() {
-        by_segment
-            .entry(addr.segment_ord)
+        own.entry(addr.segment_ord)
             .or_default()
             .push((addr.doc_id, i));
+        for &(twin, lang) in generation.twins(*addr) {
+            let map = if lang == Lang::Zh {
+                &mut twin_zh
+            } else {
+                &mut twin_en
+            };
+            map.entry(twin.segment_ord)
+                .or_default()
+                .push((twin.doc_id, i));
+        }
     }
-    for docs in by_segment.values_mut() {
+    for docs in own
+        .values_mut()
+        .chain(twin_zh.values_mut())
+        .chain(twin_en.values_mut())
+    {
         docs.sort_unstable();
     }
     let f = generation.fields;
@@ -87,12 +104,30 @@ pub(super) fn measure_coverage(
             }
             continue;
         }
-        let in_all = present(searcher, f.all, &concept.variants, &by_segment, top.len())?;
-        let mut in_key = vec![false; top.len()];
+        // A Chinese word of a mixed question may be in a FAQ's Chinese text while the hit
+        // is its English one (and the other way round): the word was asked in the language
+        // of the counterpart, so the counterpart's holding it counts. Only in that
+        // language: the counterpart is a translation, not more evidence for the same words.
+        let twins = if concept.variants.iter().any(|v| v.chars().any(is_han)) {
+            &twin_zh
+        } else {
+            &twin_en
+        };
+        let n = top.len();
+        let mut in_all = present(searcher, f.all, &concept.variants, &own, n)?;
+        for (a, t) in in_all
+            .iter_mut()
+            .zip(present(searcher, f.all, &concept.variants, twins, n)?)
+        {
+            *a |= t;
+        }
+        let mut in_key = vec![false; n];
         for field in [f.title, f.alternatives, f.heading] {
-            let p = present(searcher, field, &concept.variants, &by_segment, top.len())?;
-            for (k, v) in in_key.iter_mut().zip(p) {
-                *k |= v;
+            for map in [&own, twins] {
+                let p = present(searcher, field, &concept.variants, map, n)?;
+                for (k, v) in in_key.iter_mut().zip(p) {
+                    *k |= v;
+                }
             }
         }
         let w = concept.idf * concept.weight;
@@ -116,11 +151,14 @@ pub(super) fn measure_coverage(
     Ok(out)
 }
 
+/// Documents to look up, grouped by segment, each with the index of the hit it counts for.
+type Positions = BTreeMap<u32, Vec<(DocId, usize)>>;
+
 fn present(
     searcher: &Searcher,
     field: Field,
     variants: &[String],
-    by_segment: &BTreeMap<u32, Vec<(DocId, usize)>>,
+    by_segment: &Positions,
     n: usize,
 ) -> Result<Vec<bool>, SearchError> {
     let mut out = vec![false; n];
@@ -144,4 +182,79 @@ fn present(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::corpus::{Corpus, Faq};
+    use crate::search::{SearchOptions, build_in_ram, retrieve};
+    use crate::text::Lang;
+    use crate::text::{Analyzer, Dictionary};
+
+    fn faq(id: &str, question: &str, answer: &str, lang: Lang, same_as: Option<&str>) -> Faq {
+        Faq {
+            id: id.into(),
+            question: question.into(),
+            alternatives: Vec::new(),
+            answer: answer.into(),
+            sources: Vec::new(),
+            tags: Vec::new(),
+            lang,
+            same_as: same_as.map(Into::into),
+            declines: false,
+            path: "faqs.toml".into(),
+            line: 1,
+        }
+    }
+
+    #[test]
+    fn a_word_in_the_other_language_text_of_the_same_faq_counts_as_covered() {
+        let corpus = Corpus {
+            policies: Vec::new(),
+            faqs: vec![
+                faq(
+                    "zh",
+                    "外商独资企业的章程由谁签字？",
+                    "章程由全体股东签字。",
+                    Lang::Zh,
+                    None,
+                ),
+                faq(
+                    "en",
+                    "Who signs the articles of association of a WFOE?",
+                    "All shareholders sign the articles of association.",
+                    Lang::En,
+                    Some("zh"),
+                ),
+                faq(
+                    "other",
+                    "How long does a WFOE business licence take?",
+                    "About three working days.",
+                    Lang::En,
+                    None,
+                ),
+            ],
+            dictionary: Dictionary::default(),
+        };
+        let analyzer = Analyzer::new(&corpus.dictionary);
+        let generation = build_in_ram(&corpus, &analyzer).unwrap();
+        let question = "WFOE 的 articles of association 要谁签字";
+        let r = retrieve(
+            &generation,
+            question,
+            Lang::En,
+            10,
+            &SearchOptions::default(),
+        )
+        .unwrap();
+        let en = r
+            .hits
+            .iter()
+            .find(|h| h.id == "en")
+            .expect("the English FAQ is found");
+        // 签字 is only in the Chinese text; the English FAQ gives the same answer.
+        assert!(en.coverage > 0.99, "coverage {}", en.coverage);
+        let other = r.hits.iter().find(|h| h.id == "other");
+        assert!(other.is_none_or(|h| h.coverage < 0.6));
+    }
 }

@@ -3,14 +3,16 @@
 
 use std::path::{Path, PathBuf};
 
-use tantivy::{Index, IndexReader, ReloadPolicy};
+use tantivy::schema::Value;
+use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, TantivyDocument};
 
+use super::Meta;
 use super::SearchError;
 use super::generation::{BuildSummary, current_generation, read_summary};
 use super::schema::{Fields, fields_of};
 use crate::text::{
     Analyzer, BIGRAM_TOKENIZER_NAME, BigramTokenizer, Dictionary, Gazetteer, Homophones,
-    JiebaTokenizer, TOKENIZER_NAME,
+    JiebaTokenizer, Lang, TOKENIZER_NAME,
 };
 
 /// One opened, immutable index generation.
@@ -27,6 +29,9 @@ pub struct Generation {
     /// The corpus's Chinese words by sound, built on the first question with a word no
     /// record contains (most questions never need it).
     homophones: std::sync::OnceLock<Homophones>,
+    /// Each FAQ's counterparts in the other language (`same_as`), by document, built on
+    /// first use (see `twins`).
+    twins: std::sync::OnceLock<std::collections::HashMap<DocAddress, Vec<(DocAddress, Lang)>>>,
     /// Spelling corrections already worked out (`retrieve::spelling_fix`), by word: the
     /// same typos and the same unknown words come back, and an English word costs a few
     /// hundred lookups the first time.
@@ -67,6 +72,7 @@ impl Generation {
             dictionary,
             gazetteer,
             homophones: Default::default(),
+            twins: Default::default(),
             spelling_memo: Default::default(),
             summary,
         }
@@ -97,6 +103,51 @@ impl Generation {
             }
             Homophones::new(words)
         })
+    }
+
+    /// The documents that give the same answer as `doc` in another language: one FAQ
+    /// written in Chinese and in English (`same_as`). What an investor's mixed Chinese and
+    /// English question asks may be in either text; both are one answer.
+    pub fn twins(&self, doc: DocAddress) -> &[(DocAddress, Lang)] {
+        let map = self.twins.get_or_init(|| {
+            let searcher = self.reader.searcher();
+            let mut groups: std::collections::HashMap<String, Vec<(DocAddress, Lang)>> =
+                Default::default();
+            for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+                let Ok(store) = segment.get_store_reader(1) else {
+                    continue;
+                };
+                for doc_id in segment.doc_ids_alive() {
+                    let Ok(doc) = store.get::<TantivyDocument>(doc_id) else {
+                        continue;
+                    };
+                    let meta = doc
+                        .get_first(self.fields.meta)
+                        .and_then(|v| v.as_str())
+                        .map(Meta::from_json)
+                        .unwrap_or_default();
+                    if !meta.group.is_empty() {
+                        let lang = Lang::parse(
+                            doc.get_first(self.fields.lang)
+                                .and_then(|v| v.as_str())
+                                .unwrap_or(""),
+                        );
+                        groups
+                            .entry(meta.group)
+                            .or_default()
+                            .push((DocAddress::new(ord as u32, doc_id), lang));
+                    }
+                }
+            }
+            let mut twins = std::collections::HashMap::new();
+            for docs in groups.values().filter(|d| d.len() > 1) {
+                for &(d, _) in docs {
+                    twins.insert(d, docs.iter().copied().filter(|&(o, _)| o != d).collect());
+                }
+            }
+            twins
+        });
+        map.get(&doc).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// Opens whatever `CURRENT` names under `root`; `None` when no generation was built.
