@@ -95,6 +95,9 @@ pub struct Retrieval {
     /// The concepts (indexes into `concepts`) of the clause that asks (`focus_clause`):
     /// all of them when the question is one clause.
     pub focus: Vec<usize>,
+    /// The concepts named only where the investor tells about their company
+    /// (`story_clauses`): context no record needs to hold.
+    pub story: Vec<usize>,
     /// The places and years the question names.
     pub names: AskedNames,
     pub hits: Vec<Hit>,
@@ -106,11 +109,23 @@ impl Retrieval {
         self.concepts.iter().map(|c| c.idf * c.weight).sum()
     }
 
+    /// The share of the question's weight concept `c` carries.
+    pub fn concept_share(&self, c: usize) -> f32 {
+        let total = self.total_idf();
+        if total > 0.0 {
+            self.concepts[c].idf * self.concepts[c].weight / total
+        } else {
+            0.0
+        }
+    }
+
     /// How much of what is asked `hit` holds: its coverage of the whole question, or of the
     /// clause that asks when that is more. A long question that first tells the investor's
     /// story is answered by a record that holds its asking clause, not its story.
     pub fn answering_coverage(&self, hit: &Hit) -> f32 {
-        hit.coverage.max(self.focus_coverage(hit))
+        hit.coverage
+            .max(self.focus_coverage(hit))
+            .max(self.story_discounted(&hit.missing, hit.coverage))
     }
 
     /// The same for the record's key fields (a FAQ's questions, a passage's heading): a
@@ -118,6 +133,27 @@ impl Retrieval {
     pub fn answering_key_coverage(&self, hit: &Hit) -> f32 {
         hit.key_coverage
             .max(self.focus_share(&hit.missing_from_key, hit.key_coverage))
+            .max(self.story_discounted(&hit.missing_from_key, hit.key_coverage))
+    }
+
+    /// The share of the question's concepts not in `missing`, with those only the
+    /// investor's story names counted at `STORY_WEIGHT`; `whole` without a story.
+    fn story_discounted(&self, missing: &[usize], whole: f32) -> f32 {
+        if self.story.is_empty() {
+            return whole;
+        }
+        let (mut total, mut covered) = (0.0f32, 0.0f32);
+        for (i, c) in self.concepts.iter().enumerate() {
+            let mut w = c.idf * c.weight;
+            if self.story.contains(&i) {
+                w *= STORY_WEIGHT;
+            }
+            total += w;
+            if !missing.contains(&i) {
+                covered += w;
+            }
+        }
+        if total > 0.0 { covered / total } else { whole }
     }
 
     /// The IDF-weighted share of the focus clause's concepts that `hit` holds.
@@ -138,6 +174,39 @@ impl Retrieval {
         }
         if total > 0.0 { covered / total } else { whole }
     }
+}
+
+/// What a concept only the investor's story names keeps of its weight in coverage
+/// (`Retrieval::story_discounted`). Not zero: a record that also names the investor's
+/// industry or country is a little more likely to be the one. On the realistic fitting
+/// half 0.1, 0.3 and 0.5 gave 199, 198 and 198 right answers against 197 without; 0.3
+/// handed off as many out-of-scope questions as before, 0.1 one fewer.
+const STORY_WEIGHT: f32 = 0.3;
+
+/// Which of `concepts` only the investor's story names (`text::story_clauses`).
+fn story_of(generation: &Generation, question: &str, concepts: &[Concept]) -> Vec<usize> {
+    let story = crate::text::story_clauses(question);
+    if story.is_empty() {
+        return Vec::new();
+    }
+    let terms_of = |clauses: &mut dyn Iterator<Item = &str>| -> HashSet<String> {
+        clauses
+            .flat_map(|c| generation.analyzer.distinct_terms(c))
+            .collect()
+    };
+    let in_story = terms_of(&mut story.iter().copied());
+    // Everything else the question says: its text with the story's clauses taken out.
+    let mut rest = question.to_string();
+    for c in &story {
+        rest = rest.replacen(c, " ", 1);
+    }
+    let elsewhere = terms_of(&mut std::iter::once(rest.as_str()));
+    (0..concepts.len())
+        .filter(|&i| {
+            let v = &concepts[i].variants;
+            v.iter().any(|t| in_story.contains(t)) && !v.iter().any(|t| elsewhere.contains(t))
+        })
+        .collect()
 }
 
 /// Which of `concepts` the question's focus clause holds.
@@ -224,6 +293,7 @@ pub fn retrieve(
     let num_docs = searcher.num_docs();
     let concepts = concepts_of(generation, &searcher, question, num_docs)?;
     let focus = focus_of(generation, question, &concepts);
+    let story = story_of(generation, question, &concepts);
     let names = generation
         .gazetteer
         .asked(question, crate::text::focus_clause(question));
@@ -280,6 +350,7 @@ pub fn retrieve(
         return Ok(Retrieval {
             concepts,
             focus,
+            story,
             names,
             hits: Vec::new(),
             num_docs,
@@ -362,6 +433,7 @@ pub fn retrieve(
     Ok(Retrieval {
         concepts,
         focus,
+        story,
         names,
         hits,
         num_docs,

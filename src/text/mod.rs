@@ -22,7 +22,7 @@ pub use asking_words::{ASKING_WORD_WEIGHT, is_asking_word};
 pub use asks::{Asks, asks, wrong_kind};
 pub use bigram::{BIGRAM_TOKENIZER_NAME, BigramTokenizer, bigrams};
 pub use dict::Dictionary;
-pub use focus::focus_clause;
+pub use focus::{focus_clause, story_clauses};
 pub use names::{AskedNames, Gazetteer, NameConflict, PLACES_FILE, PlacesFile};
 pub use normalize::{Lang, detect_lang, is_han, normalize};
 pub use spelling::{Homophones, one_letter_slips};
