@@ -152,7 +152,9 @@ impl Analyzer {
     /// 家计 for 加计) are not words or are rare ones (家计, "household budget", is seen 18
     /// times in jieba's corpus; 今年 about 10,000).
     pub fn is_rare_word(&self, word: &str) -> bool {
-        self.inner.jieba.suggest_freq(word) <= RARE_WORD_FREQ
+        // A word jieba does not hold at all is judged by its characters' frequencies
+        // (高心 comes out at 25): not being a word is what makes it a typo candidate.
+        !self.inner.jieba.has_word(word) || self.inner.jieba.suggest_freq(word) <= RARE_WORD_FREQ
     }
 
     /// The term an English word is indexed as (its stem), without the stem cache: for
@@ -286,6 +288,18 @@ mod tests {
 
     fn words(a: &Analyzer, text: &str) -> Vec<String> {
         a.terms(text).into_iter().map(|t| t.text).collect()
+    }
+
+    #[test]
+    fn a_typo_is_rare_and_a_common_word_is_not() {
+        let a = analyzer();
+        // 高心 is no word; its characters alone would make it look as common as a word.
+        for typo in ["高心", "许克", "家计"] {
+            assert!(a.is_rare_word(typo), "{typo}");
+        }
+        for word in ["今年", "登记", "企业"] {
+            assert!(!a.is_rare_word(word), "{word}");
+        }
     }
 
     #[test]
