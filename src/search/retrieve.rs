@@ -460,6 +460,10 @@ fn concepts_of(
         if crate::text::is_asking_word(&term, |w| generation.analyzer.stem(w)) {
             weight *= crate::text::ASKING_WORD_WEIGHT;
         }
+        // jieba tags every English word `eng`; its part of speech comes from word lists.
+        if let Some(w) = crate::text::english_weight(&term, |w| generation.analyzer.stem(w)) {
+            weight *= w;
+        }
         let proper = info.is_some_and(|i| i.proper);
         let mut variants = match synonyms.group_of(&term) {
             Some(g) if seen_groups.insert(g) => synonyms.variants(g).to_vec(),
