@@ -302,6 +302,29 @@ async fn a_web_hand_off_is_claimed_answered_and_closed_from_wecom() {
             .all(|b| !b.to_string().contains("两千平方米"))
     );
 
+    // Holding this one ticket, alice answers without its number: the app's chat with her
+    // is the ticket's thread.
+    write(&s, "alice.w", 105, "两千平方米够用，下周可以安排看厂房。").await;
+    let acks = |fake| {
+        sent_to(fake, "alice.w")
+            .iter()
+            .filter(|b| b["text"]["content"] == format!("已回复工单 #{id}"))
+            .count()
+    };
+    for _ in 0..100 {
+        if acks(&s.fake) == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(acks(&s.fake), 2, "the number-less reply went to the ticket");
+    let texts_now = history(&s.web, &cookie).await;
+    assert!(
+        texts_of(&texts_now).contains(&"两千平方米够用，下周可以安排看厂房。"),
+        "{:?}",
+        texts_of(&texts_now)
+    );
+
     write(&s, "alice.w", 103, &format!("关闭 {id}")).await;
     text_to(&s.fake, "alice.w", &format!("工单 #{id} 已结束")).await;
     assert!(!s.desk.ticket(id).unwrap().is_open());
@@ -315,7 +338,7 @@ async fn a_web_hand_off_is_claimed_answered_and_closed_from_wecom() {
         .count();
     assert_eq!(claims, 1, "the redelivery was acted on once");
 
-    // Anything else gets the list of commands.
+    // Holding no ticket now, anything else gets the list of commands.
     write(&s, "alice.w", 104, "你好").await;
     text_to(&s.fake, "alice.w", "可用命令").await;
 }

@@ -19,7 +19,7 @@ use super::config::WecomConfig;
 use super::mailer::Mailer;
 use crate::channels::wechat::crypto::{AesKey, CryptoError, verify};
 use crate::channels::wechat::message::Incoming;
-use crate::desk::{Desk, DeskError, Role, StaffAccount};
+use crate::desk::{Desk, DeskError, Role, StaffAccount, TicketState};
 
 /// Callback bodies are small XML documents.
 const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -162,7 +162,8 @@ async fn handle(state: Arc<WecomState>, message: Incoming) {
         }
         match desk.staff_by_wecom_user(&from)? {
             Some(account) if is_active_commissioner(&account) => {
-                Ok(Some(act(&desk, &account.name, Command::parse(&text))))
+                let command = in_the_only_thread(&desk, &account.name, &text)?;
+                Ok(Some(act(&desk, &account.name, command)))
             }
             _ => {
                 tracing::info!(
@@ -195,6 +196,27 @@ async fn handle(state: Arc<WecomState>, message: Incoming) {
 
 fn is_active_commissioner(a: &StaffAccount) -> bool {
     a.role == Role::Commissioner && !a.disabled
+}
+
+/// What `text` from commissioner `who` asks for. A message that is no command, from a
+/// commissioner who holds exactly one ticket, continues that ticket's conversation: the
+/// app's chat with them is then the ticket's thread, and writing the number every time
+/// would only be in the way. With none or several held, they get the list of commands.
+fn in_the_only_thread(desk: &Desk, who: &str, text: &str) -> Result<Command, DeskError> {
+    let command = Command::parse(text);
+    if command != Command::Help || text.trim().is_empty() {
+        return Ok(command);
+    }
+    let held: Vec<u64> = desk
+        .open_tickets()?
+        .into_iter()
+        .filter(|t| matches!(&t.state, TicketState::Claimed { by, .. } if by == who))
+        .map(|t| t.id)
+        .collect();
+    Ok(match held[..] {
+        [only] => Command::Reply(only, text.trim().to_string()),
+        _ => Command::Help,
+    })
 }
 
 /// Carries out `command` as commissioner `who`; the outcome, or why not, as text.

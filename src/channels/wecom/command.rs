@@ -1,6 +1,7 @@
 //! What a commissioner writes to the app: `认领 12` / `claim 12`, `12 回复内容`,
 //! `交回 12` / `handback 12`, `释放 12` / `release 12`, `关闭 12` / `close 12`. WeCom has
-//! no reply-to-message for apps, so the ticket number is always written out.
+//! no reply-to-message for apps, so the ticket number is written out; only a commissioner
+//! who holds one ticket may leave it off (`callback::in_the_only_thread`).
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -14,7 +15,7 @@ pub enum Command {
 }
 
 /// The usage note sent for anything that is not a command.
-pub const HELP: &str = "可用命令：\n认领 12（claim 12）\n12 回复内容（回复投资者）\n释放 12（release 12，退回队列）\n交回 12（handback 12，交还小二）\n关闭 12（close 12）";
+pub const HELP: &str = "可用命令：\n认领 12（claim 12）\n12 回复内容（回复投资者；只持有一个工单时可省略编号）\n释放 12（release 12，退回队列）\n交回 12（handback 12，交还小二）\n关闭 12（close 12）";
 
 /// A command word in its spellings, and the command it makes of a ticket number.
 type Verb = (&'static [&'static str], fn(u64) -> Command);
