@@ -337,6 +337,47 @@ async fn a_commissioners_reply_reaches_the_wechat_investor_through_the_api() {
     );
     assert_eq!(fake.tokens.load(std::sync::atomic::Ordering::SeqCst), 2);
 
+    // A long reply reaches the investor in parts under 2,048 bytes, cut at sentence ends,
+    // nothing lost.
+    let sentence = "厂房租金补贴按实际租用面积计算，具体以区里当年的通知为准。";
+    let long: String = sentence.repeat(60);
+    let ticket = desk
+        .investor_message("wechat", "o_long", "转人工", &Default::default())
+        .unwrap()
+        .ticket_opened
+        .expect("a ticket");
+    desk.claim(ticket, "alice").unwrap();
+    desk.reply(ticket, "alice", &long).unwrap();
+    let parts = async {
+        loop {
+            let parts: Vec<String> = fake
+                .sends
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|s| s.1 == "o_long")
+                .map(|s| s.2.clone())
+                .collect();
+            if parts.concat().matches(sentence).count() >= 60 {
+                return parts;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    let parts = tokio::time::timeout(std::time::Duration::from_secs(10), parts)
+        .await
+        .expect("the long reply reached the fake WeChat API");
+    assert!(parts.len() >= 2, "{} parts", parts.len());
+    for p in &parts {
+        assert!(p.len() <= 2048, "{} bytes", p.len());
+        assert!(
+            p.ends_with('。'),
+            "cut mid-sentence: …{}",
+            &p[p.len() - 12..]
+        );
+    }
+    assert_eq!(parts.concat().matches(sentence).count(), 60);
+
     // 45015 (the investor's 48 hours have passed) is not retried.
     sent(&desk, "o_closed");
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
