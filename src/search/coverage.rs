@@ -37,16 +37,9 @@ pub(super) fn key_recall(
     hit: &Hit,
     num_docs: u64,
 ) -> Result<f32, SearchError> {
-    // A passage's title is its whole document's; what the passage is about is its heading.
-    let key = if hit.is_faq || hit.heading.is_empty() {
-        &hit.title
-    } else {
-        &hit.heading
-    };
+    let terms = key_terms(generation, searcher, hit, num_docs)?;
     let (mut total, mut covered) = (0.0f32, 0.0f32);
-    for term in generation.analyzer.distinct_terms(key) {
-        let df = searcher.doc_freq(&Term::from_field_text(generation.fields.all, &term))?;
-        let w = idf(df, num_docs);
+    for (term, w) in terms.iter() {
         total += w;
         if asked.contains(term.as_str()) {
             covered += w;
@@ -54,6 +47,50 @@ pub(super) fn key_recall(
     }
     Ok(if total > 0.0 { covered / total } else { 0.0 })
 }
+
+/// A record's key text as its terms, each with its IDF.
+pub(super) type KeyTerms = std::sync::Arc<[(String, f32)]>;
+
+/// `hit`'s key text as terms with their IDF, from the generation's memo when it holds
+/// them (a generation never changes, so neither do they).
+fn key_terms(
+    generation: &Generation,
+    searcher: &Searcher,
+    hit: &Hit,
+    num_docs: u64,
+) -> Result<KeyTerms, SearchError> {
+    let memo = || {
+        generation
+            .key_terms
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    };
+    if let Some(known) = memo().get(&hit.id) {
+        return Ok(known.clone());
+    }
+    // A passage's title is its whole document's; what the passage is about is its heading.
+    let key = if hit.is_faq || hit.heading.is_empty() {
+        &hit.title
+    } else {
+        &hit.heading
+    };
+    let mut terms = Vec::new();
+    for term in generation.analyzer.distinct_terms(key) {
+        let df = searcher.doc_freq(&Term::from_field_text(generation.fields.all, &term))?;
+        terms.push((term, idf(df, num_docs)));
+    }
+    let terms: KeyTerms = terms.into();
+    let mut m = memo();
+    // A large corpus (150,000 law articles) must not grow the memo without end.
+    if m.len() >= KEY_TERMS_LIMIT {
+        m.clear();
+    }
+    m.insert(hit.id.clone(), terms.clone());
+    Ok(terms)
+}
+
+/// Records whose key terms are remembered at most (then the memo starts afresh).
+const KEY_TERMS_LIMIT: usize = 20_000;
 
 /// For each hit, which concepts it contains (in `all`, and in its key fields), by seeking
 /// the concept's postings to the hit's document.
@@ -68,34 +105,37 @@ pub(super) fn measure_coverage(
     if total <= 0.0 {
         return Ok(out);
     }
-    // Hit positions grouped by segment, in ascending doc order (postings only seek forward).
-    let mut own = Positions::new();
-    // The same hits' counterparts in the other language (`Generation::twins`), by the
-    // counterpart's language: one answer, written twice.
-    let (mut twin_zh, mut twin_en) = (Positions::new(), Positions::new());
+    // Hit positions grouped by segment, in ascending doc order (postings only seek forward),
+    // with each hit's counterparts in the other language (`Generation::twins`): one answer,
+    // written twice. A Chinese word of a mixed question may be in a FAQ's Chinese text
+    // while the hit is its English one (and the other way round): the word was asked in
+    // the language of the counterpart, so the counterpart's holding it counts. Only in
+    // that language: the counterpart is a translation, not more evidence for the same
+    // words. So there are two views, each the hits plus their counterparts in one
+    // language, and a concept is looked up once, in the view of its own script.
+    let (mut with_zh, mut with_en) = (Positions::new(), Positions::new());
     for (i, (_, addr)) in top.iter().enumerate() {
-        own.entry(addr.segment_ord)
-            .or_default()
-            .push((addr.doc_id, i));
+        for view in [&mut with_zh, &mut with_en] {
+            view.entry(addr.segment_ord)
+                .or_default()
+                .push((addr.doc_id, i));
+        }
         for &(twin, lang) in generation.twins(*addr) {
-            let map = if lang == Lang::Zh {
-                &mut twin_zh
+            let view = if lang == Lang::Zh {
+                &mut with_zh
             } else {
-                &mut twin_en
+                &mut with_en
             };
-            map.entry(twin.segment_ord)
+            view.entry(twin.segment_ord)
                 .or_default()
                 .push((twin.doc_id, i));
         }
     }
-    for docs in own
-        .values_mut()
-        .chain(twin_zh.values_mut())
-        .chain(twin_en.values_mut())
-    {
+    for docs in with_zh.values_mut().chain(with_en.values_mut()) {
         docs.sort_unstable();
     }
     let f = generation.fields;
+    let n = top.len();
     for (ci, concept) in concepts.iter().enumerate() {
         if concept.df == 0 {
             for e in out.iter_mut() {
@@ -104,30 +144,17 @@ pub(super) fn measure_coverage(
             }
             continue;
         }
-        // A Chinese word of a mixed question may be in a FAQ's Chinese text while the hit
-        // is its English one (and the other way round): the word was asked in the language
-        // of the counterpart, so the counterpart's holding it counts. Only in that
-        // language: the counterpart is a translation, not more evidence for the same words.
-        let twins = if concept.variants.iter().any(|v| v.chars().any(is_han)) {
-            &twin_zh
+        let view = if concept.variants.iter().any(|v| v.chars().any(is_han)) {
+            &with_zh
         } else {
-            &twin_en
+            &with_en
         };
-        let n = top.len();
-        let mut in_all = present(searcher, f.all, &concept.variants, &own, n)?;
-        for (a, t) in in_all
-            .iter_mut()
-            .zip(present(searcher, f.all, &concept.variants, twins, n)?)
-        {
-            *a |= t;
-        }
+        let in_all = present(searcher, f.all, &concept.variants, view, n)?;
         let mut in_key = vec![false; n];
         for field in [f.title, f.alternatives, f.heading] {
-            for map in [&own, twins] {
-                let p = present(searcher, field, &concept.variants, map, n)?;
-                for (k, v) in in_key.iter_mut().zip(p) {
-                    *k |= v;
-                }
+            let p = present(searcher, field, &concept.variants, view, n)?;
+            for (k, v) in in_key.iter_mut().zip(p) {
+                *k |= v;
             }
         }
         let w = concept.idf * concept.weight;

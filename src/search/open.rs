@@ -8,6 +8,7 @@ use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, TantivyDocument};
 
 use super::Meta;
 use super::SearchError;
+use super::coverage::KeyTerms;
 use super::generation::{BuildSummary, current_generation, read_summary};
 use super::schema::{Fields, fields_of};
 use crate::text::{
@@ -32,6 +33,10 @@ pub struct Generation {
     /// Each FAQ's counterparts in the other language (`same_as`), by document, built on
     /// first use (see `twins`).
     twins: std::sync::OnceLock<std::collections::HashMap<DocAddress, Vec<(DocAddress, Lang)>>>,
+    /// Each record's key text (`coverage::key_recall`) as its terms with their IDF, by
+    /// record id: the same records come back question after question, and cutting and
+    /// looking up their titles was a good part of each one's cost.
+    pub(super) key_terms: std::sync::Mutex<std::collections::HashMap<String, KeyTerms>>,
     /// Spelling corrections already worked out (`retrieve::spelling_fix`), by word: the
     /// same typos and the same unknown words come back, and an English word costs a few
     /// hundred lookups the first time.
@@ -73,6 +78,7 @@ impl Generation {
             gazetteer,
             homophones: Default::default(),
             twins: Default::default(),
+            key_terms: Default::default(),
             spelling_memo: Default::default(),
             summary,
         }
