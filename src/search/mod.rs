@@ -5,6 +5,7 @@ mod coverage;
 mod generation;
 mod meta;
 mod open;
+mod retrieval;
 mod retrieve;
 mod schema;
 mod spelling;
@@ -17,7 +18,8 @@ pub use generation::{
 };
 pub use meta::Meta;
 pub use open::Generation;
-pub use retrieve::{Concept, Evidence, Hit, Retrieval, SearchOptions, retrieve};
+pub use retrieval::Retrieval;
+pub use retrieve::{Concept, Evidence, Hit, SearchOptions, retrieve};
 pub use schema::{KIND_FAQ, KIND_PASSAGE};
 
 use crate::error::SourceError;

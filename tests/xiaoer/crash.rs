@@ -212,17 +212,8 @@ async fn kill_9_loses_no_acknowledged_message_or_ticket() {
         // Every investor message has its reply, or the conversation is with staff.
         assert!(stored.len() >= mine.len());
     }
-    let http = reqwest::Client::new();
     for id in &acked.tickets_claimed {
-        let t: serde_json::Value = http
-            .get(format!("{url}/api/tickets/{id}"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let t = crate::get_json(&format!("{url}/api/tickets/{id}"), &token).await;
         let state = &t["ticket"]["state"];
         assert!(
             state["status"] == "claimed" || t["ticket"]["flagged"] == true,

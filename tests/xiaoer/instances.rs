@@ -181,15 +181,7 @@ async fn two_instances_on_one_database_are_one_desk() {
             .is_some(),
         "a message taken in by B reaches A's event stream"
     );
-    let tickets: serde_json::Value = reqwest::Client::new()
-        .get(format!("{url_a}/api/tickets"))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tickets = crate::get_json(&format!("{url_a}/api/tickets"), &alice).await;
     let ticket = tickets["tickets"][0]["id"].as_u64().expect("the ticket");
 
     // Alice on A and Bob on B claim at once: one wins, the other gets 409.

@@ -113,6 +113,19 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// GET `url` with a bearer token from a running `serve`, as JSON.
+pub async fn get_json(url: &str, token: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 pub fn xiaoer() -> Command {
     Command::new(env!("CARGO_BIN_EXE_xiaoer"))
 }

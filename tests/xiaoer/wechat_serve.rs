@@ -248,15 +248,7 @@ async fn a_wechat_investor_and_a_wecom_commissioner_through_a_real_server() {
     );
 
     // The conversation as the console shows it: the question stored and answered once.
-    let ticket: serde_json::Value = reqwest::Client::new()
-        .get(format!("{url}/api/tickets/{id}"))
-        .bearer_auth(&staff_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ticket = crate::get_json(&format!("{url}/api/tickets/{id}"), &staff_token).await;
     let messages = ticket["messages"].as_array().expect("messages");
     let by = |kind: &str| -> Vec<&str> {
         messages
