@@ -392,3 +392,80 @@ pub fn decide(r: &Retrieval, t: &Thresholds, today: NaiveDate) -> Decision {
         confidence,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::search::{Concept, Hit};
+
+    fn concept(word: &str) -> Concept {
+        Concept {
+            variants: vec![word.to_string()],
+            weight: 1.0,
+            proper: false,
+            df: 3,
+            idf: 2.0,
+            corrected: None,
+        }
+    }
+
+    fn hit(id: &str, score: f32, missing: Vec<usize>) -> Hit {
+        let coverage = 1.0 - missing.len() as f32 / 5.0;
+        Hit {
+            id: id.to_string(),
+            is_faq: true,
+            lang: crate::text::Lang::Zh,
+            title: id.to_string(),
+            heading: String::new(),
+            body: String::new(),
+            meta: Default::default(),
+            score,
+            coverage,
+            key_coverage: coverage,
+            missing: missing.clone(),
+            missing_from_key: missing,
+            key_recall: 1.0,
+            conflict: None,
+            wrong_kind: false,
+        }
+    }
+
+    /// 德国 / 员工 / 免缴 / 中国 / 社保: the first record (general social insurance) lacks
+    /// 德国, the close runner-up (Germany's agreement) holds it.
+    fn retrieval(runner_up_score: f32) -> Retrieval {
+        let concepts = ["德国", "员工", "免缴", "中国", "社保"]
+            .map(concept)
+            .to_vec();
+        Retrieval {
+            focus: (0..concepts.len()).collect(),
+            concepts,
+            hits: vec![
+                hit("general", 10.0, vec![0]),
+                hit("germany", runner_up_score, vec![3]),
+            ],
+            num_docs: 100,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_close_runner_up_holding_what_the_first_lacks_is_asked_about_not_passed_over() {
+        let t = Thresholds {
+            answer: 0.5,
+            clarify: 0.4,
+            min_coverage: 0.5,
+            ..Thresholds::default()
+        };
+        let today = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        // Close (8.5 of 10): the two are offered instead of the first being answered.
+        match decide(&retrieval(8.5), &t, today) {
+            Decision::Clarify { hits, .. } => assert_eq!(hits, [0, 1]),
+            other => panic!("expected clarify, got {other:?}"),
+        }
+        // Far behind (5 of 10): the first is answered.
+        assert!(matches!(
+            decide(&retrieval(5.0), &t, today),
+            Decision::Answer { hit: 0, .. }
+        ));
+    }
+}
