@@ -319,15 +319,19 @@ pub fn leading_features(r: &Retrieval, today: NaiveDate) -> Option<Features> {
 /// one as often as not, so the investor is asked which they mean.
 fn runner_up_fills_gap(r: &Retrieval, live: &[usize], t: &Thresholds) -> bool {
     let first = &r.hits[live[0]];
-    live.iter().skip(1).take(3).any(|&h| {
-        let other = &r.hits[h];
-        other.score >= first.score * t.clarify_score_ratio
-            && r.answering_coverage(other) >= t.min_coverage
-            && first
-                .missing
-                .iter()
-                .any(|&c| !other.missing.contains(&c) && r.concept_share(c) >= t.clarify_gap_share)
-    })
+    let gaps: Vec<usize> = first
+        .missing
+        .iter()
+        .copied()
+        .filter(|&c| r.concept_share(c) >= t.clarify_gap_share)
+        .collect();
+    !gaps.is_empty()
+        && live.iter().skip(1).take(3).any(|&h| {
+            let other = &r.hits[h];
+            other.score >= first.score * t.clarify_score_ratio
+                && r.answering_coverage(other) >= t.min_coverage
+                && gaps.iter().any(|c| !other.missing.contains(c))
+        })
 }
 
 pub fn decide(r: &Retrieval, t: &Thresholds, today: NaiveDate) -> Decision {

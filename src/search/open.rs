@@ -3,13 +3,16 @@
 
 use std::path::{Path, PathBuf};
 
-use tantivy::schema::Value;
-use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, TantivyDocument};
+use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::{
+    DocAddress, DocSet, Index, IndexReader, ReloadPolicy, TERMINATED, TantivyDocument, Term,
+};
 
 use super::Meta;
 use super::SearchError;
 use super::coverage::KeyTerms;
 use super::generation::{BuildSummary, current_generation, read_summary};
+use super::schema::KIND_FAQ;
 use super::schema::{Fields, fields_of};
 use crate::text::{
     Analyzer, BIGRAM_TOKENIZER_NAME, BigramTokenizer, Dictionary, Gazetteer, Homophones,
@@ -123,8 +126,24 @@ impl Generation {
                 let Ok(store) = segment.get_store_reader(1) else {
                     continue;
                 };
-                for doc_id in segment.doc_ids_alive() {
-                    let Ok(doc) = store.get::<TantivyDocument>(doc_id) else {
+                // Only FAQs have counterparts: their ids come from the `kind` postings, so
+                // a corpus of 150,000 law passages reads no document here.
+                let term = Term::from_field_text(self.fields.kind, KIND_FAQ);
+                let Some(Ok(Some(mut faqs))) = segment
+                    .inverted_index(self.fields.kind)
+                    .ok()
+                    .map(|i| i.read_postings(&term, IndexRecordOption::Basic))
+                else {
+                    continue;
+                };
+                let mut doc_id = faqs.doc();
+                while doc_id != TERMINATED {
+                    let this = doc_id;
+                    doc_id = faqs.advance();
+                    if segment.alive_bitset().is_some_and(|a| a.is_deleted(this)) {
+                        continue;
+                    }
+                    let Ok(doc) = store.get::<TantivyDocument>(this) else {
                         continue;
                     };
                     let meta = doc
@@ -141,7 +160,7 @@ impl Generation {
                         groups
                             .entry(meta.group)
                             .or_default()
-                            .push((DocAddress::new(ord as u32, doc_id), lang));
+                            .push((DocAddress::new(ord as u32, this), lang));
                     }
                 }
             }
