@@ -32,6 +32,7 @@ mod web_limits;
 mod web_staff;
 mod wechat;
 mod wechat_crash;
+mod wechat_fake;
 mod wechat_serve;
 mod wecom;
 mod wecom_fake;

@@ -12,6 +12,7 @@ use xiaoer::channels::wechat::message::Incoming;
 use xiaoer::channels::wechat::{WechatConfig, WechatState, router};
 use xiaoer::desk::{Desk, Role};
 
+use super::wechat_fake::{Send, fake_api, sends_when};
 use super::{desk_for, shipped_corpus, tiny_corpus};
 
 const TOKEN: &str = "spamtest";
@@ -207,81 +208,6 @@ async fn the_bot_is_silent_while_a_commissioner_owns_the_chat() {
     assert!(texts.iter().any(|t| t == "高企税率多少"), "{texts:?}");
 }
 
-/// A fake WeChat API on 127.0.0.1: `stable_token` hands out T1, T2, …; the first
-/// customer-service send with T1 is refused as expired (42001); sends to `o_closed` are
-/// refused with 45015. Every attempt is recorded as (token, touser, content).
-pub(super) struct FakeApi {
-    pub(super) url: String,
-    pub(super) sends: std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>,
-    tokens: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-}
-
-pub(super) async fn fake_api() -> FakeApi {
-    use axum::extract::{Query, State};
-    use axum::routing::post;
-    use std::sync::atomic::Ordering;
-    type Shared = (
-        std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>,
-        std::sync::Arc<std::sync::atomic::AtomicUsize>,
-    );
-    let sends = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let tokens = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let app = Router::new()
-        .route(
-            "/cgi-bin/stable_token",
-            post(|State((_, tokens)): State<Shared>| async move {
-                let n = tokens.fetch_add(1, Ordering::SeqCst) + 1;
-                axum::Json(serde_json::json!({"access_token": format!("T{n}"), "expires_in": 7200}))
-            }),
-        )
-        .route(
-            "/cgi-bin/message/custom/send",
-            post(
-                |State((sends, _)): State<Shared>,
-                 Query(q): Query<std::collections::HashMap<String, String>>,
-                 axum::Json(body): axum::Json<serde_json::Value>| async move {
-                    let token = q.get("access_token").cloned().unwrap_or_default();
-                    let to = body["touser"].as_str().unwrap_or("").to_string();
-                    let content = body["text"]["content"].as_str().unwrap_or("").to_string();
-                    let mut sends = sends.lock().unwrap();
-                    let first_with_t1 = token == "T1" && !sends.iter().any(|s| s.0 == "T1");
-                    sends.push((token, to.clone(), content));
-                    let answer = if first_with_t1 {
-                        serde_json::json!({"errcode": 42001, "errmsg": "access_token expired"})
-                    } else if to == "o_closed" {
-                        serde_json::json!({"errcode": 45015, "errmsg": "response out of time limit"})
-                    } else {
-                        serde_json::json!({"errcode": 0, "errmsg": "ok"})
-                    };
-                    axum::Json(answer)
-                },
-            ),
-        )
-        .route(
-            "/cgi-bin/message/custom/typing",
-            post(
-                |State((sends, _)): State<Shared>,
-                 Query(q): Query<std::collections::HashMap<String, String>>,
-                 axum::Json(body): axum::Json<serde_json::Value>| async move {
-                    // Recorded beside the sends, marked, with no content.
-                    let token = q.get("access_token").cloned().unwrap_or_default();
-                    let to = body["touser"].as_str().unwrap_or("").to_string();
-                    assert_eq!(body["command"], "Typing");
-                    sends
-                        .lock()
-                        .unwrap()
-                        .push((format!("typing:{token}"), to, String::new()));
-                    axum::Json(serde_json::json!({"errcode": 0, "errmsg": "ok"}))
-                },
-            ),
-        )
-        .with_state((sends.clone(), tokens.clone()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    FakeApi { url, sends, tokens }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commissioners_reply_reaches_the_wechat_investor_through_the_api() {
     use xiaoer::channels::wechat::api::Api;
@@ -305,22 +231,12 @@ async fn a_commissioners_reply_reaches_the_wechat_investor_through_the_api() {
             .unwrap();
     };
     sent(&desk, "o_reader");
-    let delivered = async {
-        loop {
-            let sends = fake.sends.lock().unwrap().clone();
-            if sends
-                .iter()
-                .any(|s| s.2.contains("马上为您查询") && s.0 != "T1")
-            {
-                return sends;
-            }
-            drop(sends);
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-    };
-    let sends = tokio::time::timeout(std::time::Duration::from_secs(10), delivered)
-        .await
-        .expect("the reply reached the fake WeChat API");
+    let sends = sends_when(&fake, "the reply", |sends| {
+        sends
+            .iter()
+            .any(|s| s.2.contains("马上为您查询") && s.0 != "T1")
+    })
+    .await;
     // The first try carried a token WeChat called expired: a new one was fetched and the
     // same message sent again, once.
     let replies: Vec<_> = sends
@@ -348,25 +264,18 @@ async fn a_commissioners_reply_reaches_the_wechat_investor_through_the_api() {
         .expect("a ticket");
     desk.claim(ticket, "alice").unwrap();
     desk.reply(ticket, "alice", &long).unwrap();
-    let parts = async {
-        loop {
-            let parts: Vec<String> = fake
-                .sends
-                .lock()
-                .unwrap()
-                .iter()
-                .filter(|s| s.1 == "o_long")
-                .map(|s| s.2.clone())
-                .collect();
-            if parts.concat().matches(sentence).count() >= 60 {
-                return parts;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+    let to_long = |sends: &[Send]| -> Vec<String> {
+        sends
+            .iter()
+            .filter(|s| s.1 == "o_long")
+            .map(|s| s.2.clone())
+            .collect()
     };
-    let parts = tokio::time::timeout(std::time::Duration::from_secs(10), parts)
-        .await
-        .expect("the long reply reached the fake WeChat API");
+    let sends = sends_when(&fake, "the long reply", |sends| {
+        to_long(sends).concat().matches(sentence).count() >= 60
+    })
+    .await;
+    let parts = to_long(&sends);
     assert!(parts.len() >= 2, "{} parts", parts.len());
     for p in &parts {
         assert!(p.len() <= 2048, "{} bytes", p.len());
@@ -428,26 +337,18 @@ async fn an_answer_that_misses_the_passive_window_follows_through_the_api() {
     )
     .await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "success"));
-    let arrived = async {
-        loop {
-            let found = fake
-                .sends
-                .lock()
-                .unwrap()
+    let sends = sends_when(
+        &fake,
+        "the answer through the customer-service API",
+        |sends| {
+            sends
                 .iter()
-                .any(|s| s.1 == "o_slow" && s.2.contains("15%") && s.0 != "T1");
-            if found {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-    };
-    tokio::time::timeout(std::time::Duration::from_secs(10), arrived)
-        .await
-        .expect("the answer reached the investor through the customer-service API");
+                .any(|s| s.1 == "o_slow" && s.2.contains("15%") && s.0 != "T1")
+        },
+    )
+    .await;
     assert_eq!(desk.messages("wechat:o_slow", 0).unwrap().len(), 2);
     // "Typing…" showed first, while the answer was being worked out.
-    let sends = fake.sends.lock().unwrap().clone();
     let typing = sends
         .iter()
         .position(|s| s.0.starts_with("typing:") && s.1 == "o_slow");

@@ -13,7 +13,7 @@ use xiaoer::channels::wechat::crypto::{AesKey, signature};
 use xiaoer::channels::wechat::message::Incoming;
 
 use super::crash::spawn_server;
-use super::wechat::{FakeApi as FakeWechat, fake_api as fake_wechat};
+use super::wechat_fake::{FakeApi as FakeWechat, Send, fake_api as fake_wechat, sends_when};
 use super::wecom::{AGENT_ID, CONSOLE, CORP_ID, KEY, SECRET, TOKEN, sealed_post, text_xml};
 use super::wecom_fake::{ROBOT_PATH, fake_api as fake_wecom, messages_to, robot_named, text_to};
 use super::{KillOnDrop, run, shipped_corpus, xiaoer};
@@ -125,29 +125,16 @@ async fn wecom_write(base: &str, user: &str, msg_id: u64, content: &str) {
 /// Waits (at most 10 s) until the fake WeChat API accepted a text to the investor holding
 /// `part` (its first send, with T1, is refused as expired and sent again).
 async fn wechat_text(fake: &FakeWechat, part: &str) -> String {
-    let found = async {
-        loop {
-            let hit = fake
-                .sends
-                .lock()
-                .unwrap()
-                .iter()
-                .find(|s| s.0 != "T1" && s.1 == OPENID && s.2.contains(part))
-                .map(|s| s.2.clone());
-            if let Some(text) = hit {
-                return text;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(10), found)
-        .await
-        .unwrap_or_else(|_| {
-            panic!(
-                "no {part:?} to the investor: {:?}",
-                fake.sends.lock().unwrap()
-            )
-        })
+    let accepted = |s: &Send| s.0 != "T1" && s.1 == OPENID && s.2.contains(part);
+    let sends = sends_when(fake, &format!("{part:?} to the investor"), |sends| {
+        sends.iter().any(accepted)
+    })
+    .await;
+    sends
+        .into_iter()
+        .find(accepted)
+        .map(|s| s.2)
+        .unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

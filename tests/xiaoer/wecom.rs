@@ -18,7 +18,7 @@ use xiaoer::desk::{Desk, Role, TicketState};
 
 use super::web::{history, say, session_cookie, texts_of};
 use super::wechat::send;
-use super::wecom_fake::{FakeApi, fake_api, messages_to, sent_to, text_to};
+use super::wecom_fake::{FakeApi, fake_api, messages_to, sent_to, text_to, texts_counted};
 use super::{desk_for, shipped_corpus};
 
 // Tencent's WeCom sample values (its callback guide and sample code).
@@ -287,14 +287,7 @@ async fn a_web_hand_off_is_claimed_answered_and_closed_from_wecom() {
         format!("工单 #{id} 投资者：好的，厂房面积大约两千平方米")
     );
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let forwards = sent_to(&s.fake, "alice.w")
-        .iter()
-        .filter(|b| {
-            b["text"]["content"]
-                .as_str()
-                .is_some_and(|t| t.contains("投资者："))
-        })
-        .count();
+    let forwards = texts_counted(&s.fake, "alice.w", |t| t.contains("投资者："));
     assert_eq!(forwards, 1, "only what came after the claim, once");
     assert!(
         sent_to(&s.fake, "bob.w")
@@ -305,19 +298,14 @@ async fn a_web_hand_off_is_claimed_answered_and_closed_from_wecom() {
     // Holding this one ticket, alice answers without its number: the app's chat with her
     // is the ticket's thread.
     write(&s, "alice.w", 105, "两千平方米够用，下周可以安排看厂房。").await;
-    let acks = |fake| {
-        sent_to(fake, "alice.w")
-            .iter()
-            .filter(|b| b["text"]["content"] == format!("已回复工单 #{id}"))
-            .count()
-    };
+    let acks = || texts_counted(&s.fake, "alice.w", |t| t == format!("已回复工单 #{id}"));
     for _ in 0..100 {
-        if acks(&s.fake) == 2 {
+        if acks() == 2 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(acks(&s.fake), 2, "the number-less reply went to the ticket");
+    assert_eq!(acks(), 2, "the number-less reply went to the ticket");
     let texts_now = history(&s.web, &cookie).await;
     assert!(
         texts_of(&texts_now).contains(&"两千平方米够用，下周可以安排看厂房。"),
@@ -328,14 +316,7 @@ async fn a_web_hand_off_is_claimed_answered_and_closed_from_wecom() {
     write(&s, "alice.w", 103, &format!("关闭 {id}")).await;
     text_to(&s.fake, "alice.w", &format!("工单 #{id} 已结束")).await;
     assert!(!s.desk.ticket(id).unwrap().is_open());
-    let claims = sent_to(&s.fake, "alice.w")
-        .iter()
-        .filter(|b| {
-            b["text"]["content"]
-                .as_str()
-                .is_some_and(|t| t.starts_with("已认领"))
-        })
-        .count();
+    let claims = texts_counted(&s.fake, "alice.w", |t| t.starts_with("已认领"));
     assert_eq!(claims, 1, "the redelivery was acted on once");
 
     // Holding no ticket now, anything else gets the list of commands.

@@ -162,6 +162,14 @@ pub(super) fn sent_to(fake: &FakeApi, user: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// How many texts sent to `user` so far satisfy `which`.
+pub(super) fn texts_counted(fake: &FakeApi, user: &str, which: impl Fn(&str) -> bool) -> usize {
+    sent_to(fake, user)
+        .iter()
+        .filter(|b| b["text"]["content"].as_str().is_some_and(&which))
+        .count()
+}
+
 /// Waits (at most 10 s) until `user` has been sent a text containing `part`; returns it.
 pub(super) async fn text_to(fake: &FakeApi, user: &str, part: &str) -> String {
     let found = async {
